@@ -1,0 +1,496 @@
+"""Load, interpolate and validate the one YAML configuration file.
+
+Every problem is reported as ``key.path: what is wrong`` so an admin can fix the file without
+reading a traceback. Connectors validate their own keys with the schema their module ships.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+
+MODES = ("public", "draft", "dry_run")
+CONNECTOR_COMMON_KEYS = {"type", "mode", "assistant", "answer", "triggers", "routing", "handoff"}
+POLICY_KEYS = ("assistant", "answer", "triggers", "routing", "handoff")
+
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``problems`` lists ``path: message`` lines."""
+
+    def __init__(self, problems: list[str], source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        where = f" in {source}" if source else ""
+        super().__init__(f"invalid configuration{where}:\n  " + "\n  ".join(problems))
+
+
+# --- typed configuration ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssistantPolicy:
+    label: str
+    product_context: str
+    answerer: str
+
+
+@dataclass(frozen=True)
+class AnswerPolicy:
+    min_confidence: float
+    top_k: int
+    max_citations: int
+
+
+@dataclass(frozen=True)
+class HumanRequestTrigger:
+    enabled: bool
+    extra_phrases: tuple[str, ...]
+    message: str | None
+    group: str | None
+
+
+@dataclass(frozen=True)
+class Triggers:
+    human_request: HumanRequestTrigger
+
+
+@dataclass(frozen=True)
+class RoutingRule:
+    reason: str
+    group: str
+
+
+@dataclass(frozen=True)
+class Routing:
+    default_group: str | None
+    rules: tuple[RoutingRule, ...]
+
+
+@dataclass(frozen=True)
+class HandoffPolicy:
+    message: str
+    messages: Mapping[str, str]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything that shapes a decision for one connector, after defaults are merged in."""
+
+    mode: str
+    assistant: AssistantPolicy
+    answer: AnswerPolicy
+    triggers: Triggers
+    routing: Routing
+    handoff: HandoffPolicy
+    digest: str = ""  # hash of the effective policy, recorded with every decision
+
+
+@dataclass(frozen=True)
+class ConnectorConfig:
+    name: str
+    type: str
+    policy: Policy
+    settings: Any  # the connector module's own typed settings
+
+
+@dataclass(frozen=True)
+class KnowledgeSource:
+    type: str
+    path: Path
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    max_body_bytes: int
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    max_retries: int
+    retry_backoff_seconds: float
+    retry_backoff_max_seconds: float
+    lock_timeout_seconds: float
+    concurrency: int
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    database_url: str
+    broker_url: str | None  # None: the embedded broker
+    data_dir: Path
+    web: WebConfig
+    worker: WorkerConfig
+    knowledge_sources: tuple[KnowledgeSource, ...]
+    connectors: Mapping[str, ConnectorConfig]
+    source: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def embedded_broker_url(self) -> str:
+        return "sqla+sqlite:///" + str(self.data_dir / "broker.sqlite")
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or self.embedded_broker_url
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+# --- schemas ----------------------------------------------------------------------------
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class AssistantSchema(_Strict):
+    label = fields.Str(load_default="AI assistant", validate=validate.Length(min=1))
+    product_context = fields.Str(load_default="")
+    answerer = fields.Str(load_default="extractive", validate=validate.OneOf(["extractive"]))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> AssistantPolicy:
+        return AssistantPolicy(**data)
+
+
+class AnswerSchema(_Strict):
+    min_confidence = fields.Float(load_default=0.35, validate=validate.Range(0, 1))
+    top_k = fields.Int(load_default=5, validate=validate.Range(1, 50))
+    max_citations = fields.Int(load_default=2, validate=validate.Range(1, 10))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> AnswerPolicy:
+        return AnswerPolicy(**data)
+
+
+class HumanRequestSchema(_Strict):
+    enabled = fields.Bool(load_default=True)
+    extra_phrases = fields.List(fields.Str(), load_default=list)
+    message = fields.Str(load_default=None, allow_none=True)
+    group = fields.Str(load_default=None, allow_none=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> HumanRequestTrigger:
+        data["extra_phrases"] = tuple(data["extra_phrases"])
+        return HumanRequestTrigger(**data)
+
+
+class TriggersSchema(_Strict):
+    human_request = fields.Nested(HumanRequestSchema, load_default=dict)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Triggers:
+        if isinstance(data["human_request"], dict):
+            data["human_request"] = HumanRequestSchema().load(data["human_request"])
+        return Triggers(**data)
+
+
+class RoutingRuleSchema(_Strict):
+    reason = fields.Str(required=True)
+    group = fields.Str(required=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> RoutingRule:
+        return RoutingRule(**data)
+
+
+class RoutingSchema(_Strict):
+    default_group = fields.Str(load_default=None, allow_none=True)
+    rules = fields.List(fields.Nested(RoutingRuleSchema), load_default=list)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Routing:
+        return Routing(default_group=data["default_group"], rules=tuple(data["rules"]))
+
+
+DEFAULT_HANDOFF_MESSAGE = (
+    "I'm handing this over to our support team ({group}). A person will pick up this "
+    "conversation and reply here, usually within one business day. You don't need to repeat "
+    "anything: they can see everything you've written so far."
+)
+
+
+class HandoffSchema(_Strict):
+    message = fields.Str(load_default=DEFAULT_HANDOFF_MESSAGE)
+    messages = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+    tags = fields.List(fields.Str(), load_default=lambda: ["ai_escalated"])
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> HandoffPolicy:
+        return HandoffPolicy(
+            message=data["message"], messages=dict(data["messages"]), tags=tuple(data["tags"])
+        )
+
+
+class PolicySchema(_Strict):
+    mode = fields.Str(load_default="public", validate=validate.OneOf(MODES))
+    assistant = fields.Nested(AssistantSchema, load_default=dict)
+    answer = fields.Nested(AnswerSchema, load_default=dict)
+    triggers = fields.Nested(TriggersSchema, load_default=dict)
+    routing = fields.Nested(RoutingSchema, load_default=dict)
+    handoff = fields.Nested(HandoffSchema, load_default=dict)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Policy:
+        # load_default values skip nested post_load; build those from empty input here
+        for key, schema in (
+            ("assistant", AssistantSchema),
+            ("answer", AnswerSchema),
+            ("triggers", TriggersSchema),
+            ("routing", RoutingSchema),
+            ("handoff", HandoffSchema),
+        ):
+            if isinstance(data[key], dict):
+                data[key] = schema().load(data[key])
+        return Policy(**data)
+
+
+class KnowledgeSourceSchema(_Strict):
+    type = fields.Str(required=True, validate=validate.OneOf(["path"]))
+    path = fields.Str(required=True)
+    base_url = fields.Str(load_default=None, allow_none=True)
+
+
+class KnowledgeSchema(_Strict):
+    sources = fields.List(fields.Nested(KnowledgeSourceSchema), load_default=list)
+
+
+class WebSchema(_Strict):
+    max_body_bytes = fields.Int(load_default=1_048_576, validate=validate.Range(min=1024))
+
+
+class WorkerSchema(_Strict):
+    max_retries = fields.Int(load_default=5, validate=validate.Range(0, 50))
+    retry_backoff_seconds = fields.Float(load_default=10.0, validate=validate.Range(min=0))
+    retry_backoff_max_seconds = fields.Float(load_default=600.0, validate=validate.Range(min=0))
+    lock_timeout_seconds = fields.Float(load_default=120.0, validate=validate.Range(min=1))
+    concurrency = fields.Int(load_default=4, validate=validate.Range(1, 256))
+
+
+class TopLevelSchema(_Strict):
+    database_url = fields.Str(load_default=None, allow_none=True)
+    broker_url = fields.Str(load_default=None, allow_none=True)
+    data_dir = fields.Str(load_default="var")
+    web = fields.Nested(WebSchema, load_default=dict)
+    worker = fields.Nested(WorkerSchema, load_default=dict)
+    knowledge = fields.Nested(KnowledgeSchema, load_default=dict)
+    defaults = fields.Dict(load_default=dict)
+    connectors = fields.Dict(keys=fields.Str(), load_default=dict)
+
+
+# --- loading ----------------------------------------------------------------------------
+
+
+def _flatten(messages: Any, prefix: str) -> list[str]:
+    """Turn marshmallow's nested error dict into ``a.b.c: problem`` lines."""
+    out: list[str] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                path = prefix or "(top level)"
+            out.extend(_flatten(value, path))
+    elif isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            out.extend(f"{prefix}: {_plain(m)}" for m in messages)
+        else:
+            for item in messages:
+                out.extend(_flatten(item, prefix))
+    else:
+        out.append(f"{prefix}: {_plain(str(messages))}")
+    return out
+
+
+def _plain(message: str) -> str:
+    replacements = {
+        "Missing data for required field.": "missing required field",
+        "Unknown field.": "unknown key",
+        "Field may not be null.": "must not be empty",
+    }
+    text = replacements.get(message, message)
+    return text[:1].lower() + text[1:].rstrip(".") if text else text
+
+
+def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> tuple[Any, list[str]]:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in every string; ``$$`` is a literal ``$``."""
+    problems: list[str] = []
+    if isinstance(value, dict):
+        result = {}
+        for key, item in value.items():
+            child, errs = interpolate(item, env, f"{path}.{key}" if path else str(key))
+            result[key] = child
+            problems.extend(errs)
+        return result, problems
+    if isinstance(value, list):
+        items = []
+        for index, item in enumerate(value):
+            child, errs = interpolate(item, env, f"{path}[{index}]")
+            items.append(child)
+            problems.extend(errs)
+        return items, problems
+    if not isinstance(value, str):
+        return value, problems
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        if env.get(name):
+            return env[name]
+        if default is not None:
+            return default
+        problems.append(f"{path}: environment variable {name} is not set")
+        return ""
+
+    return _VAR.sub(substitute, value), problems
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Dicts merge key by key; anything else in ``override`` replaces what ``base`` had."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def policy_digest(raw_policy: Mapping[str, Any]) -> str:
+    canonical = json.dumps(raw_policy, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> AppConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"(file): cannot read {path}: {exc.strerror}"], str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"(file): YAML syntax error at {where}: {problem}"], str(path)) from None
+    return parse_config(data or {}, base_dir=path.parent, env=env, source=str(path))
+
+
+def parse_config(
+    data: Any,
+    *,
+    base_dir: Path,
+    env: Mapping[str, str] | None = None,
+    source: str | None = None,
+) -> AppConfig:
+    """Validate an already-parsed YAML document and build the typed configuration."""
+    from connectors import registry
+
+    if not isinstance(data, dict):
+        raise ConfigError(["(top level): must be a mapping of keys to values"], source)
+    data, problems = interpolate(data, os.environ if env is None else env)
+    try:
+        top = TopLevelSchema().load(data)
+    except ValidationError as exc:
+        problems.extend(_flatten(exc.messages, ""))
+        raise ConfigError(problems, source) from None
+
+    defaults = top["defaults"]
+    for key in defaults:
+        if key not in ("mode", *POLICY_KEYS):
+            problems.append(f"defaults.{key}: unknown key")
+    try:
+        PolicySchema().load(defaults)
+    except ValidationError as exc:
+        problems.extend(_flatten(exc.messages, "defaults"))
+
+    connectors: dict[str, ConnectorConfig] = {}
+    known_types = registry()
+    for name, block in top["connectors"].items():
+        prefix = f"connectors.{name}"
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+            problems.append(f"{prefix}: name must be lowercase letters, digits, '-' or '_'")
+            continue
+        if not isinstance(block, dict):
+            problems.append(f"{prefix}: must be a mapping")
+            continue
+        type_name = block.get("type")
+        if not type_name:
+            problems.append(f"{prefix}.type: missing required field")
+            continue
+        if type_name not in known_types:
+            choices = ", ".join(sorted(known_types)) or "none installed"
+            problems.append(f"{prefix}.type: unknown connector type {type_name!r} ({choices})")
+            continue
+        raw_policy = deep_merge(
+            defaults, {k: v for k, v in block.items() if k in ("mode", *POLICY_KEYS)}
+        )
+        policy = None
+        try:
+            policy = PolicySchema().load(raw_policy)
+        except ValidationError as exc:
+            problems.extend(_flatten(exc.messages, prefix))
+        specific = {k: v for k, v in block.items() if k not in CONNECTOR_COMMON_KEYS}
+        settings = None
+        try:
+            settings = known_types[type_name].settings_schema().load(specific)
+        except ValidationError as exc:
+            problems.extend(_flatten(exc.messages, prefix))
+        if policy is not None and settings is not None:
+            policy = _with_digest(policy, raw_policy)
+            connectors[name] = ConnectorConfig(name, type_name, policy, settings)
+
+    sources = tuple(
+        KnowledgeSource(s["type"], _resolve(base_dir, s["path"]), s["base_url"])
+        for s in top["knowledge"]["sources"]
+    )
+    if problems:
+        raise ConfigError(problems, source)
+
+    data_dir = _resolve(base_dir, top["data_dir"])
+    database_url = top["database_url"] or f"sqlite:///{data_dir / 'helpdesk-bridge.db'}"
+    if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
+        relative = database_url.removeprefix("sqlite:///")
+        if relative and relative != ":memory:":
+            database_url = f"sqlite:///{_resolve(base_dir, relative)}"
+    w, web = top["worker"], top["web"]
+    return AppConfig(
+        database_url=database_url,
+        broker_url=top["broker_url"] or None,
+        data_dir=data_dir,
+        web=WebConfig(max_body_bytes=web["max_body_bytes"]),
+        worker=WorkerConfig(**w),
+        knowledge_sources=sources,
+        connectors=connectors,
+        source=source,
+        raw=data,
+    )
+
+
+def _with_digest(policy: Policy, raw_policy: Mapping[str, Any]) -> Policy:
+    from dataclasses import replace
+
+    return replace(policy, digest=policy_digest(raw_policy))
+
+
+def _resolve(base_dir: Path, value: str) -> Path:
+    candidate = Path(value).expanduser()
+    return candidate if candidate.is_absolute() else (base_dir / candidate).resolve()

@@ -1,0 +1,59 @@
+"""Values the decision core takes and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class DecisionKind(StrEnum):
+    REPLY = "reply"
+    CLARIFY = "clarify"
+    ESCALATE = "escalate"
+    IGNORE = "ignore"  # not a customer message: our own, another bot's, a system event
+    SILENT = "silent"  # a customer message the bot must not answer (a human has the ticket)
+
+    @property
+    def writes(self) -> bool:
+        return self in (DecisionKind.REPLY, DecisionKind.CLARIFY, DecisionKind.ESCALATE)
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    ESCALATED = "escalated"
+    HUMAN_ACTIVE = "human_active"
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """The part of stored ticket state the core reads."""
+
+    status: TicketStatus = TicketStatus.OPEN
+    bot_turns: int = 0
+    clarifications: int = 0
+
+
+@dataclass(frozen=True)
+class Citation:
+    passage_id: str
+    title: str
+    url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"passage_id": self.passage_id, "title": self.title, "url": self.url}
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: DecisionKind
+    reason: str
+    rule_id: str | None = None
+    text: str | None = None  # what the customer sees: the reply, question or handoff message
+    citations: tuple[Citation, ...] = ()
+    group: str | None = None
+    tags: tuple[str, ...] = ()
+    brief: str | None = None  # the internal note for the agent who takes over
+    evidence: dict[str, Any] = field(default_factory=dict)
+    confidence: float | None = None
+    marks_human_active: bool = False  # the shell must record that a human has the ticket

@@ -1,0 +1,113 @@
+"""The normalized shapes every connector produces and the decision core consumes.
+
+Connectors turn vendor payloads and API responses into these; nothing past the connector
+layer ever sees a vendor field name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    BOT = "bot"  # our own bot
+    OTHER_BOT = "other_bot"  # automations and vendor bots that are not ours
+    SYSTEM = "system"  # pings, status changes and other events without a message
+
+
+@dataclass(frozen=True)
+class Message:
+    """One comment or message on a ticket."""
+
+    id: str
+    role: Role
+    text: str
+    public: bool = True
+    author_id: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A verified, parsed webhook delivery."""
+
+    connector: str
+    delivery_id: str
+    ticket_id: str
+    kind: str  # e.g. "comment", "ping"
+    message: Message | None
+    customer: Customer = field(default_factory=Customer)
+    subject: str | None = None
+    tags: tuple[str, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        msg = self.message
+        return {
+            "connector": self.connector,
+            "delivery_id": self.delivery_id,
+            "ticket_id": self.ticket_id,
+            "kind": self.kind,
+            "message": None
+            if msg is None
+            else {
+                "id": msg.id,
+                "role": msg.role.value,
+                "text": msg.text,
+                "public": msg.public,
+                "author_id": msg.author_id,
+                "created_at": msg.created_at.isoformat() if msg.created_at else None,
+            },
+            "customer": {
+                "id": self.customer.id,
+                "name": self.customer.name,
+                "email": self.customer.email,
+                "fields": self.customer.fields,
+            },
+            "subject": self.subject,
+            "tags": list(self.tags),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        msg = data.get("message")
+        cust = data.get("customer") or {}
+        return cls(
+            connector=data["connector"],
+            delivery_id=data["delivery_id"],
+            ticket_id=data["ticket_id"],
+            kind=data["kind"],
+            message=None
+            if msg is None
+            else Message(
+                id=msg["id"],
+                role=Role(msg["role"]),
+                text=msg["text"],
+                public=msg.get("public", True),
+                author_id=msg.get("author_id"),
+                created_at=datetime.fromisoformat(msg["created_at"])
+                if msg.get("created_at")
+                else None,
+            ),
+            customer=Customer(
+                id=cust.get("id"),
+                name=cust.get("name"),
+                email=cust.get("email"),
+                fields=cust.get("fields") or {},
+            ),
+            subject=data.get("subject"),
+            tags=tuple(data.get("tags") or ()),
+        )

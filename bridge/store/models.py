@@ -1,0 +1,124 @@
+"""SQLAlchemy models. Schema changes go through Alembic migrations in ``bridge/migrations``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Delivery(Base):
+    """One webhook we accepted. Unique per connector and delivery id: redeliveries do nothing."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("connector", "delivery_id", name="uq_delivery"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connector: Mapped[str] = mapped_column(String(100))
+    delivery_id: Mapped[str] = mapped_column(String(255))
+    ticket_id: Mapped[str] = mapped_column(String(100), index=True)
+    # received -> queued -> done | dead
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class TicketState(Base):
+    """What the bot knows about one ticket across events."""
+
+    __tablename__ = "ticket_states"
+    __table_args__ = (UniqueConstraint("connector", "ticket_id", name="uq_ticket_state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connector: Mapped[str] = mapped_column(String(100))
+    ticket_id: Mapped[str] = mapped_column(String(100))
+    # open: the bot may answer; escalated / human_active: the bot stays silent
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    bot_turns: Mapped[int] = mapped_column(Integer, default=0)
+    clarifications: Mapped[int] = mapped_column(Integer, default=0)
+    escalation_reason: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    human_active_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    lock_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lock_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class Decision(Base):
+    """What the bot decided for one delivery, and what it wrote back."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_pk: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), unique=True
+    )
+    connector: Mapped[str] = mapped_column(String(100), index=True)
+    ticket_id: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # reply / clarify / escalate / ignore / silent
+    reason: Mapped[str] = mapped_column(String(50))
+    rule_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    citations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    group: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    brief: Mapped[str | None] = mapped_column(Text, nullable=True)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    confidence: Mapped[float | None] = mapped_column(nullable=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    policy_digest: Mapped[str] = mapped_column(String(32))
+    # pending: decided, not yet written; written; skipped (a human spoke first); recorded (dry run)
+    write_status: Mapped[str] = mapped_column(String(20), default="pending")
+    # the write-back steps already done, so a task run again after a crash resumes, not repeats
+    writes_done: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PostedMessage(Base):
+    """A message the bot wrote to the helpdesk; lets us recognise our own comments later."""
+
+    __tablename__ = "posted_messages"
+    __table_args__ = (UniqueConstraint("connector", "message_id", name="uq_posted_message"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connector: Mapped[str] = mapped_column(String(100))
+    ticket_id: Mapped[str] = mapped_column(String(100), index=True)
+    message_id: Mapped[str] = mapped_column(String(100))
+    decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("decisions.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DeadLetter(Base):
+    """An event that failed after every retry: kept with its error, never dropped."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL"), nullable=True
+    )
+    connector: Mapped[str] = mapped_column(String(100))
+    ticket_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    event: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,0 +1,154 @@
+"""The store operations the web app and the worker share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bridge.decision.model import TicketStatus, TicketView
+from bridge.store.models import DeadLetter, Decision, Delivery, PostedMessage, TicketState
+
+
+class DuplicateDelivery(Exception):
+    """The helpdesk sent a delivery we already have."""
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def record_delivery(session: Session, connector: str, event: dict[str, Any]) -> Delivery:
+    delivery = Delivery(
+        connector=connector,
+        delivery_id=event["delivery_id"],
+        ticket_id=event["ticket_id"],
+        event=event,
+        status="received",
+    )
+    session.add(delivery)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise DuplicateDelivery(event["delivery_id"]) from None
+    return delivery
+
+
+def ticket_state(session: Session, connector: str, ticket_id: str) -> TicketState:
+    """Load the ticket's state, creating it on first contact (safe under concurrency)."""
+    query = select(TicketState).where(
+        TicketState.connector == connector, TicketState.ticket_id == ticket_id
+    )
+    state = session.scalars(query).one_or_none()
+    if state is not None:
+        return state
+    try:
+        with session.begin_nested():
+            state = TicketState(connector=connector, ticket_id=ticket_id, status="open")
+            session.add(state)
+        return state
+    except IntegrityError:
+        return session.scalars(query).one()
+
+
+def view_of(state: TicketState) -> TicketView:
+    return TicketView(
+        status=TicketStatus(state.status),
+        bot_turns=state.bot_turns,
+        clarifications=state.clarifications,
+    )
+
+
+def acquire_ticket_lock(
+    session: Session, connector: str, ticket_id: str, owner: str, ttl_seconds: float
+) -> bool:
+    """Take the per-ticket write lock; an expired lock (a killed worker's) can be taken over."""
+    now = datetime.now(UTC)
+    result = session.execute(
+        update(TicketState)
+        .where(
+            TicketState.connector == connector,
+            TicketState.ticket_id == ticket_id,
+            or_(
+                TicketState.lock_owner.is_(None),
+                TicketState.lock_owner == owner,
+                TicketState.lock_expires_at < now,
+            ),
+        )
+        .values(lock_owner=owner, lock_expires_at=now + timedelta(seconds=ttl_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release_ticket_lock(session: Session, connector: str, ticket_id: str, owner: str) -> None:
+    session.execute(
+        update(TicketState)
+        .where(
+            TicketState.connector == connector,
+            TicketState.ticket_id == ticket_id,
+            TicketState.lock_owner == owner,
+        )
+        .values(lock_owner=None, lock_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def decision_for(session: Session, delivery_pk: int) -> Decision | None:
+    return session.scalars(select(Decision).where(Decision.delivery_pk == delivery_pk)).first()
+
+
+def posted_message_ids(session: Session, connector: str, ticket_id: str) -> set[str]:
+    rows = session.scalars(
+        select(PostedMessage.message_id).where(
+            PostedMessage.connector == connector, PostedMessage.ticket_id == ticket_id
+        )
+    )
+    return set(rows)
+
+
+def record_posted(
+    session: Session, connector: str, ticket_id: str, message_id: str | None, decision_id: int
+) -> None:
+    if message_id is None:
+        return
+    session.add(
+        PostedMessage(
+            connector=connector,
+            ticket_id=ticket_id,
+            message_id=message_id,
+            decision_id=decision_id,
+        )
+    )
+
+
+def dead_letter(session: Session, delivery: Delivery, error: str, attempts: int) -> DeadLetter:
+    delivery.status = "dead"
+    delivery.finished_at = datetime.now(UTC)
+    letter = DeadLetter(
+        delivery_pk=delivery.id,
+        connector=delivery.connector,
+        ticket_id=delivery.ticket_id,
+        error=error,
+        attempts=attempts,
+        event=delivery.event,
+    )
+    session.add(letter)
+    return letter
+
+
+def stale_deliveries(session: Session, older_than: timedelta) -> list[Delivery]:
+    """Deliveries recorded but never enqueued (the web process died in between)."""
+    cutoff = datetime.now(UTC) - older_than
+    return list(
+        session.scalars(
+            select(Delivery).where(Delivery.status == "received", Delivery.received_at < cutoff)
+        )
+    )

@@ -1,0 +1,97 @@
+"""``POST /webhooks/<connector>``: verify, parse, record, enqueue, acknowledge.
+
+A webhook is acknowledged only once it is durably recorded and enqueued. Anything we refuse
+(bad signature, malformed body) is neither recorded nor enqueued; anything we cannot store or
+queue answers 503 so the helpdesk delivers it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from bridge.store import repo
+from bridge.store.models import Delivery
+from bridge.web.services import services
+from connectors.base import WebhookRejected, WebhookRequest
+
+log = logging.getLogger(__name__)
+webhooks = Blueprint("webhooks", __name__)
+
+
+def _error(status: int, message: str, **extra: str) -> tuple[Response, int]:
+    return jsonify(error=message, **extra), status
+
+
+@webhooks.errorhandler(RequestEntityTooLarge)
+def too_large(_: RequestEntityTooLarge) -> tuple[Response, int]:
+    return _error(413, "request body too large")
+
+
+@webhooks.route("/webhooks/<name>", methods=["POST", "HEAD"])
+def receive(name: str) -> tuple[Response, int]:
+    svc = services()
+    connector = svc.runtime.connector(name)
+    if connector is None:
+        return _error(404, f"unknown connector {name!r}")
+    if request.method == "HEAD":
+        return jsonify(status="ok"), 200
+
+    body = request.get_data(cache=False)  # raises RequestEntityTooLarge past the limit
+    incoming = WebhookRequest(
+        method=request.method,
+        headers=dict(request.headers),
+        body=body,
+        query=request.args.to_dict(),
+    )
+    try:
+        connector.verify(incoming, datetime.now(UTC))
+        event = connector.parse(incoming)
+    except WebhookRejected as exc:
+        log.info("webhook %s rejected (%d): %s", name, exc.status, exc.message)
+        return jsonify(exc.to_json()), exc.status
+
+    if event.message is None:
+        return jsonify(status="ignored", reason=f"{event.kind} carries no message"), 200
+
+    try:
+        with svc.runtime.store.session() as session:
+            delivery = repo.record_delivery(session, name, event.to_json())
+            delivery_pk = delivery.id
+    except repo.DuplicateDelivery:
+        return jsonify(status="duplicate", delivery_id=event.delivery_id), 200
+    except SQLAlchemyError:
+        log.exception("webhook %s: database unavailable", name)
+        return _error(503, "database unavailable; deliver again later")
+
+    try:
+        svc.enqueue(delivery_pk)
+    except Exception:
+        log.exception("webhook %s: broker unavailable", name)
+        _forget(delivery_pk)
+        return _error(503, "queue unavailable; deliver again later")
+
+    try:
+        with svc.runtime.store.session() as session:
+            delivery = session.get(Delivery, delivery_pk)
+            if delivery is not None and delivery.status == "received":
+                delivery.status = "queued"
+    except SQLAlchemyError:
+        # Already queued; the worker does not depend on this status.
+        log.warning("webhook %s: could not mark delivery %s queued", name, delivery_pk)
+    return jsonify(status="accepted", delivery_id=event.delivery_id), 202
+
+
+def _forget(delivery_pk: int) -> None:
+    """Undo the record so the helpdesk's redelivery is not mistaken for a duplicate."""
+    try:
+        with services().runtime.store.session() as session:
+            delivery = session.get(Delivery, delivery_pk)
+            if delivery is not None:
+                session.delete(delivery)
+    except SQLAlchemyError:
+        log.exception("could not remove delivery %s after a failed enqueue", delivery_pk)

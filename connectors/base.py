@@ -1,0 +1,166 @@
+"""The interface every helpdesk connector implements, and the errors it raises.
+
+A connector knows one helpdesk: how its webhooks are signed and shaped, and how its REST API
+reads a conversation and writes replies, notes, groups and tags. It never decides anything.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from marshmallow import Schema
+
+from bridge.events import Event, Message
+
+
+class WebhookRejected(Exception):
+    """A webhook we refuse; carries the HTTP status to answer with."""
+
+    status: int = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.message}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+class BadSignature(WebhookRejected):
+    status = 401
+
+
+class MalformedPayload(WebhookRejected):
+    status = 400
+
+
+class HelpdeskError(Exception):
+    """A helpdesk API call that failed, with what the vendor said about it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        vendor_message: str | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        detail = message
+        if status is not None:
+            detail = f"{message} (HTTP {status})"
+        if vendor_message:
+            detail = f"{detail}: {vendor_message}"
+        super().__init__(detail)
+        self.status = status
+        self.vendor_message = vendor_message
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.method = method
+        self.url = url
+
+
+class NotConfigured(HelpdeskError):
+    """The connector has no credentials, so it cannot call the helpdesk at all."""
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """The parts of an HTTP request a connector may look at; headers are matched case-insensitively."""
+
+    method: str
+    headers: Mapping[str, str]
+    body: bytes
+    query: Mapping[str, str] | None = None
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lowered:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    name: str
+
+
+class Connector(ABC):
+    """Base class: one instance per configured connector (a name in the config file)."""
+
+    #: value of ``connectors.<name>.type`` that selects this class
+    type_name: ClassVar[str]
+    #: marshmallow schema for the connector-specific keys; ``load`` must return ``settings``
+    settings_schema: ClassVar[type[Schema]]
+
+    def __init__(self, name: str, settings: Any) -> None:
+        self.name = name
+        self.settings = settings
+
+    # -- inbound -------------------------------------------------------------------------
+    @abstractmethod
+    def verify(self, request: WebhookRequest, now: datetime) -> None:
+        """Raise BadSignature unless the request provably comes from the helpdesk."""
+
+    @abstractmethod
+    def parse(self, request: WebhookRequest) -> Event:
+        """Turn a verified request into an Event; raise MalformedPayload naming the field."""
+
+    @abstractmethod
+    def sign(self, body: bytes, now: datetime) -> dict[str, str]:
+        """Headers that make ``verify`` accept ``body``: used by ``replay`` and tests."""
+
+    # -- outbound ------------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def has_credentials(self) -> bool:
+        """Whether API calls can be made at all (a dry-run connector may have none)."""
+
+    @abstractmethod
+    def fetch_conversation(self, ticket_id: str) -> list[Message]:
+        """Every message on the ticket, oldest first, with roles resolved."""
+
+    @abstractmethod
+    def post_reply(self, ticket_id: str, text: str) -> str | None:
+        """Post a public reply; return the id of the created message when the API tells it."""
+
+    @abstractmethod
+    def post_note(self, ticket_id: str, text: str) -> str | None:
+        """Post an internal note visible to agents only; return its id when known."""
+
+    @abstractmethod
+    def assign_group(self, ticket_id: str, group: str) -> None:
+        """Move the ticket to a group, given the group's name or id."""
+
+    @abstractmethod
+    def add_tags(self, ticket_id: str, tags: list[str]) -> None:
+        """Add tags, keeping the ones already on the ticket."""
+
+    @abstractmethod
+    def list_groups(self) -> list[Group]:
+        """Every group (team) tickets can be assigned to."""
+
+    @abstractmethod
+    def check_credentials(self) -> str:
+        """Make an authenticated call; return a short description or raise HelpdeskError."""
+
+    def escalate(self, ticket_id: str, note: str, group: str | None, tags: list[str]) -> str | None:
+        """Note, reassign and tag. Connectors whose API can do this atomically override it."""
+        note_id = self.post_note(ticket_id, note)
+        if group:
+            self.assign_group(ticket_id, group)
+        if tags:
+            self.add_tags(ticket_id, tags)
+        return note_id

@@ -1,0 +1,73 @@
+"""The Celery application, configured from the bridge's config (never from globals)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+
+from bridge.config import AppConfig
+from bridge.runtime import Runtime
+
+HANDLE_EVENT = "bridge.handle_event"
+REQUEUE_STALE = "bridge.requeue_stale_deliveries"
+
+
+class BridgeCelery(Celery):
+    """A Celery app that carries the process's Runtime for its tasks."""
+
+    def __init__(self, config: AppConfig, runtime: Runtime | None = None, **kwargs: Any) -> None:
+        super().__init__("helpdesk-bridge", **kwargs)
+        self.bridge_config = config
+        self._runtime = runtime
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = Runtime(self.bridge_config)
+        return self._runtime
+
+
+def create_celery(
+    config: AppConfig, runtime: Runtime | None = None, **overrides: Any
+) -> BridgeCelery:
+    app = BridgeCelery(config, runtime, broker=config.effective_broker_url)
+    embedded = config.broker_url is None
+    if embedded:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    app.conf.update(
+        # A task is acknowledged only once it finished: a killed worker's task runs again,
+        # and the pipeline's recorded write steps keep that from double-posting.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_default_queue="bridge",
+        broker_connection_retry_on_startup=True,
+        # Fail fast when the broker is down so the webhook can answer 503 and be retried.
+        task_publish_retry=True,
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        broker_transport_options=(
+            {"polling_interval": 0.5}
+            if embedded
+            else {"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 3600}
+        ),
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "requeue-stale-deliveries": {
+                "task": REQUEUE_STALE,
+                "schedule": timedelta(seconds=60),
+            }
+        },
+    )
+    app.conf.update(overrides)
+    # Importing registers the tasks on this app.
+    import tasks.handle_event  # noqa: F401
+
+    return app

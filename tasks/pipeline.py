@@ -1,0 +1,332 @@
+"""One delivery, start to finish: decide, then write back under the ticket lock.
+
+This is the imperative shell around the pure decision core. It is safe to run more than once
+for the same delivery (a redelivered task after a worker died): a decision is recorded before
+anything is written, and every write step is recorded as it completes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from bridge.config import Policy
+from bridge.decision import Citation, Decision, DecisionKind, answerer_failed, settle, triage
+from bridge.decision.model import TicketStatus, TicketView
+from bridge.events import Event, Message, Role
+from bridge.runtime import Runtime
+from bridge.store import repo
+from bridge.store.models import Decision as DecisionRow
+from bridge.store.models import Delivery
+from connectors.base import Connector
+
+log = logging.getLogger(__name__)
+
+
+class RetryLater(Exception):
+    """Another worker holds the ticket lock; try again shortly."""
+
+    def __init__(self, countdown: float) -> None:
+        super().__init__(f"ticket is locked; retry in {countdown}s")
+        self.countdown = countdown
+
+
+class UnknownConnector(Exception):
+    """The delivery names a connector that is no longer configured."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    reason: str
+    write_status: str
+
+
+def process_delivery(runtime: Runtime, delivery_pk: int, owner: str) -> Outcome | None:
+    with runtime.store.session() as session:
+        delivery = session.get(Delivery, delivery_pk)
+        if delivery is None or delivery.status in ("done", "dead"):
+            return None
+        delivery.attempts += 1
+        event = Event.from_json(delivery.event)
+        row = repo.decision_for(session, delivery_pk)
+        state = repo.ticket_state(session, event.connector, event.ticket_id)
+        ticket = repo.view_of(state)
+        posted = repo.posted_message_ids(session, event.connector, event.ticket_id)
+
+    connector = runtime.connector(event.connector)
+    if connector is None:
+        raise UnknownConnector(f"connector {event.connector!r} is not configured")
+    policy = runtime.connector_config(event.connector).policy
+
+    if row is None:
+        started = time.monotonic()
+        decision = decide(runtime, connector, policy, event, ticket, posted)
+        latency_ms = int((time.monotonic() - started) * 1000)
+        row = _record_decision(runtime, delivery_pk, event, decision, policy, latency_ms)
+    else:
+        decision = _decision_from_row(row)
+
+    if row.write_status == "pending":
+        write_status = write_back(runtime, connector, policy, event, decision, row.id, owner)
+    else:
+        write_status = row.write_status
+
+    with runtime.store.session() as session:
+        delivery = session.get(Delivery, delivery_pk)
+        if delivery is not None:
+            delivery.status = "done"
+            delivery.finished_at = datetime.now(UTC)
+    log.info(
+        "ticket %s/%s: %s (%s), %s",
+        event.connector,
+        event.ticket_id,
+        decision.kind.value,
+        decision.reason,
+        write_status,
+    )
+    return Outcome(decision.kind.value, decision.reason, write_status)
+
+
+def decide(
+    runtime: Runtime,
+    connector: Connector,
+    policy: Policy,
+    event: Event,
+    ticket: TicketView,
+    posted: set[str],
+) -> Decision:
+    message = event.message
+    first_look = triage(message, [], ticket, policy, customer=event.customer, subject=event.subject)
+    if first_look is not None or message is None:
+        return first_look  # type: ignore[return-value]
+
+    conversation = [message]
+    if connector.has_credentials:
+        conversation = _with_our_messages(connector.fetch_conversation(event.ticket_id), posted)
+        if all(m.id != message.id for m in conversation):
+            conversation.append(message)
+        with_history = triage(
+            message, conversation, ticket, policy, customer=event.customer, subject=event.subject
+        )
+        if with_history is not None:
+            return with_history
+
+    hits = runtime.retriever.search(message.text, k=policy.answer.top_k)
+    try:
+        answer = runtime.answerer(policy).answer(
+            message.text,
+            [m.text for m in conversation],
+            hits,
+            policy.assistant.product_context,
+        )
+    except Exception as exc:  # any answerer failure: the customer must not be left waiting
+        log.exception("answerer failed on ticket %s", event.ticket_id)
+        return answerer_failed(
+            message,
+            conversation,
+            policy,
+            f"{type(exc).__name__}: {exc}",
+            customer=event.customer,
+            subject=event.subject,
+        )
+    return settle(
+        message,
+        conversation,
+        ticket,
+        hits,
+        answer,
+        policy,
+        customer=event.customer,
+        subject=event.subject,
+    )
+
+
+def write_back(
+    runtime: Runtime,
+    connector: Connector,
+    policy: Policy,
+    event: Event,
+    decision: Decision,
+    decision_id: int,
+    owner: str,
+) -> str:
+    """Perform the decision's writes; return the final write status."""
+    store, ticket_id = runtime.store, event.ticket_id
+    if policy.mode == "dry_run":
+        _finish(runtime, event, decision, decision_id, "recorded")
+        return "recorded"
+
+    lock_ttl = runtime.config.worker.lock_timeout_seconds
+    with store.session() as session:
+        if not repo.acquire_ticket_lock(session, event.connector, ticket_id, owner, lock_ttl):
+            raise RetryLater(countdown=2)
+    try:
+        latest: list[Message] = []
+        if connector.has_credentials:
+            with store.session() as session:
+                posted = repo.posted_message_ids(session, event.connector, ticket_id)
+            # Re-read just before writing: a human may have spoken while we were deciding.
+            latest = _with_our_messages(connector.fetch_conversation(ticket_id), posted)
+            human = next((m for m in latest if m.role is Role.AGENT), None)
+            if human is not None:
+                _finish(runtime, event, decision, decision_id, "skipped", human_active=True)
+                return "skipped"
+        since = _messages_after(latest, event.message.id if event.message else None)
+        with store.session() as session:
+            done = list(session.get(DecisionRow, decision_id).writes_done or [])
+        for step in _plan(decision, policy):
+            if step in done:
+                continue
+            message_id = _perform(connector, ticket_id, step, decision, policy, since)
+            with store.session() as session:
+                row = session.get(DecisionRow, decision_id)
+                row.writes_done = [*done, step]
+                repo.record_posted(session, event.connector, ticket_id, message_id, decision_id)
+            done.append(step)
+        _finish(runtime, event, decision, decision_id, "written")
+        return "written"
+    finally:
+        with store.session() as session:
+            repo.release_ticket_lock(session, event.connector, ticket_id, owner)
+
+
+def _plan(decision: Decision, policy: Policy) -> list[str]:
+    if decision.kind is DecisionKind.ESCALATE:
+        return ["handoff_message", "escalate"]
+    if decision.kind in (DecisionKind.REPLY, DecisionKind.CLARIFY):
+        return ["draft_note"] if policy.mode == "draft" else ["public_reply"]
+    return []
+
+
+def _perform(
+    connector: Connector,
+    ticket_id: str,
+    step: str,
+    decision: Decision,
+    policy: Policy,
+    since: list[Message],
+) -> str | None:
+    text = decision.text or ""
+    if step in ("public_reply", "handoff_message"):
+        if _already_posted(since, text):
+            log.info("ticket %s: %s already on the ticket; not posting again", ticket_id, step)
+            return None
+        return connector.post_reply(ticket_id, text)
+    if step == "draft_note":
+        note = f"[{policy.assistant.label}] Suggested reply (not sent to the customer):\n\n{text}"
+        if _already_posted(since, note):
+            return None
+        return connector.post_note(ticket_id, note)
+    if step == "escalate":
+        return connector.escalate(
+            ticket_id, decision.brief or "", decision.group, list(decision.tags)
+        )
+    raise ValueError(f"unknown write step {step}")
+
+
+def _finish(
+    runtime: Runtime,
+    event: Event,
+    decision: Decision,
+    decision_id: int,
+    write_status: str,
+    *,
+    human_active: bool = False,
+) -> None:
+    now = datetime.now(UTC)
+    with runtime.store.session() as session:
+        row = session.get(DecisionRow, decision_id)
+        row.write_status = write_status
+        state = repo.ticket_state(session, event.connector, event.ticket_id)
+        if human_active:
+            state.status = TicketStatus.HUMAN_ACTIVE.value
+            state.human_active_at = now
+            return
+        if decision.kind is DecisionKind.ESCALATE:
+            state.status = TicketStatus.ESCALATED.value
+            state.escalation_reason = decision.reason
+            state.escalated_at = now
+        elif decision.kind is DecisionKind.CLARIFY:
+            state.clarifications += 1
+            state.bot_turns += 1
+        elif decision.kind is DecisionKind.REPLY:
+            state.bot_turns += 1
+
+
+def _record_decision(
+    runtime: Runtime,
+    delivery_pk: int,
+    event: Event,
+    decision: Decision,
+    policy: Policy,
+    latency_ms: int,
+) -> DecisionRow:
+    with runtime.store.session() as session:
+        row = DecisionRow(
+            delivery_pk=delivery_pk,
+            connector=event.connector,
+            ticket_id=event.ticket_id,
+            kind=decision.kind.value,
+            reason=decision.reason,
+            rule_id=decision.rule_id,
+            text=decision.text,
+            citations=[c.to_json() for c in decision.citations],
+            group=decision.group,
+            tags=list(decision.tags),
+            brief=decision.brief,
+            evidence=decision.evidence,
+            confidence=decision.confidence,
+            mode=policy.mode,
+            policy_digest=policy.digest,
+            write_status="pending" if decision.kind.writes else "none",
+            writes_done=[],
+            latency_ms=latency_ms,
+        )
+        session.add(row)
+        if decision.marks_human_active:
+            state = repo.ticket_state(session, event.connector, event.ticket_id)
+            state.status = TicketStatus.HUMAN_ACTIVE.value
+            state.human_active_at = datetime.now(UTC)
+        session.flush()
+        return row
+
+
+def _decision_from_row(row: DecisionRow) -> Decision:
+    return Decision(
+        kind=DecisionKind(row.kind),
+        reason=row.reason,
+        rule_id=row.rule_id,
+        text=row.text,
+        citations=tuple(Citation(**c) for c in row.citations or []),
+        group=row.group,
+        tags=tuple(row.tags or ()),
+        brief=row.brief,
+        evidence=dict(row.evidence or {}),
+        confidence=row.confidence,
+    )
+
+
+def _with_our_messages(messages: list[Message], posted: set[str]) -> list[Message]:
+    """Messages we posted count as the bot's even if the helpdesk can't tell us apart."""
+    return [replace(m, role=Role.BOT) if m.id in posted else m for m in messages]
+
+
+def _messages_after(messages: list[Message], message_id: str | None) -> list[Message]:
+    for index, message in enumerate(messages):
+        if message.id == message_id:
+            return messages[index + 1 :]
+    return messages
+
+
+def _comparable(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()[:120]
+
+
+def _already_posted(since: list[Message], text: str) -> bool:
+    """A killed worker may have posted without recording it: look before posting again."""
+    wanted = _comparable(text)
+    return any(m.role is Role.BOT and _comparable(m.text) == wanted for m in since)
