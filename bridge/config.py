@@ -160,6 +160,11 @@ class _Strict(Schema):
         unknown = RAISE
 
 
+def _defaults_of(schema: type[Schema]) -> Any:
+    """A nested section left out entirely gets its schema's defaults, post_load included."""
+    return lambda: schema().load({})
+
+
 class AssistantSchema(_Strict):
     label = fields.Str(load_default="AI assistant", validate=validate.Length(min=1))
     product_context = fields.Str(load_default="")
@@ -193,12 +198,10 @@ class HumanRequestSchema(_Strict):
 
 
 class TriggersSchema(_Strict):
-    human_request = fields.Nested(HumanRequestSchema, load_default=dict)
+    human_request = fields.Nested(HumanRequestSchema, load_default=_defaults_of(HumanRequestSchema))
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Triggers:
-        if isinstance(data["human_request"], dict):
-            data["human_request"] = HumanRequestSchema().load(data["human_request"])
         return Triggers(**data)
 
 
@@ -241,24 +244,14 @@ class HandoffSchema(_Strict):
 
 class PolicySchema(_Strict):
     mode = fields.Str(load_default="public", validate=validate.OneOf(MODES))
-    assistant = fields.Nested(AssistantSchema, load_default=dict)
-    answer = fields.Nested(AnswerSchema, load_default=dict)
-    triggers = fields.Nested(TriggersSchema, load_default=dict)
-    routing = fields.Nested(RoutingSchema, load_default=dict)
-    handoff = fields.Nested(HandoffSchema, load_default=dict)
+    assistant = fields.Nested(AssistantSchema, load_default=_defaults_of(AssistantSchema))
+    answer = fields.Nested(AnswerSchema, load_default=_defaults_of(AnswerSchema))
+    triggers = fields.Nested(TriggersSchema, load_default=_defaults_of(TriggersSchema))
+    routing = fields.Nested(RoutingSchema, load_default=_defaults_of(RoutingSchema))
+    handoff = fields.Nested(HandoffSchema, load_default=_defaults_of(HandoffSchema))
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Policy:
-        # load_default values skip nested post_load; build those from empty input here
-        for key, schema in (
-            ("assistant", AssistantSchema),
-            ("answer", AnswerSchema),
-            ("triggers", TriggersSchema),
-            ("routing", RoutingSchema),
-            ("handoff", HandoffSchema),
-        ):
-            if isinstance(data[key], dict):
-                data[key] = schema().load(data[key])
         return Policy(**data)
 
 
@@ -288,9 +281,9 @@ class TopLevelSchema(_Strict):
     database_url = fields.Str(load_default=None, allow_none=True)
     broker_url = fields.Str(load_default=None, allow_none=True)
     data_dir = fields.Str(load_default="var")
-    web = fields.Nested(WebSchema, load_default=dict)
-    worker = fields.Nested(WorkerSchema, load_default=dict)
-    knowledge = fields.Nested(KnowledgeSchema, load_default=dict)
+    web = fields.Nested(WebSchema, load_default=_defaults_of(WebSchema))
+    worker = fields.Nested(WorkerSchema, load_default=_defaults_of(WorkerSchema))
+    knowledge = fields.Nested(KnowledgeSchema, load_default=_defaults_of(KnowledgeSchema))
     defaults = fields.Dict(load_default=dict)
     connectors = fields.Dict(keys=fields.Str(), load_default=dict)
 
@@ -410,8 +403,10 @@ def parse_config(
     try:
         top = TopLevelSchema().load(data)
     except ValidationError as exc:
+        # Report these, then keep going without the broken sections so one run lists
+        # every problem in the file, not just the first section's.
         problems.extend(_flatten(exc.messages, ""))
-        raise ConfigError(problems, source) from None
+        top = TopLevelSchema().load({k: v for k, v in data.items() if k not in exc.messages})
 
     defaults = top["defaults"]
     for key in defaults:

@@ -119,6 +119,13 @@ def record_posted(
 ) -> None:
     if message_id is None:
         return
+    known = session.scalars(
+        select(PostedMessage.id).where(
+            PostedMessage.connector == connector, PostedMessage.message_id == message_id
+        )
+    ).first()
+    if known is not None:
+        return
     session.add(
         PostedMessage(
             connector=connector,

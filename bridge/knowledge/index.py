@@ -1,0 +1,138 @@
+"""BM25 retrieval over passages."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+
+from bridge.knowledge.text import TOKENIZER_VERSION, tokenize
+from bridge.knowledge.types import Hit, Passage
+
+logger = logging.getLogger(__name__)
+
+PASSAGES_FILE = "passages.json"
+BM25_DIR = "bm25"
+FORMAT_VERSION = 1
+
+
+def passage_terms(passage: Passage) -> list[str]:
+    """The terms a passage is indexed under.
+
+    Help-article headings are short, deliberate summaries of what the section answers, so the
+    title path is counted twice: a query naming the topic should beat a passage that merely
+    mentions it in passing.
+    """
+    title_terms = tokenize(" ".join(passage.title_path))
+    return title_terms + title_terms + tokenize(passage.text)
+
+
+class KnowledgeIndex:
+    """Passages plus a BM25 index over their title paths and text."""
+
+    def __init__(self, passages: Sequence[Passage], retriever: bm25s.BM25 | None) -> None:
+        self._passages: tuple[Passage, ...] = tuple(passages)
+        self._by_id: dict[str, Passage] = {}
+        for passage in self._passages:
+            if passage.id in self._by_id:
+                raise ValueError(f"duplicate passage id: {passage.id}")
+            self._by_id[passage.id] = passage
+        self._retriever = retriever
+        self._vocab: dict[str, int] = dict(retriever.vocab_dict) if retriever is not None else {}
+
+    @classmethod
+    def build(cls, passages: Iterable[Passage]) -> KnowledgeIndex:
+        passages = list(passages)
+        corpus = [passage_terms(passage) for passage in passages]
+        retriever = None
+        # bm25s cannot build a vocabulary out of nothing; an index with no terms simply never
+        # matches, which is what search() does without a retriever.
+        if any(corpus):
+            retriever = bm25s.BM25()
+            retriever.index(corpus, show_progress=False)
+        return cls(passages, retriever)
+
+    @property
+    def passages(self) -> tuple[Passage, ...]:
+        return self._passages
+
+    def __len__(self) -> int:
+        return len(self._passages)
+
+    def get(self, passage_id: str) -> Passage | None:
+        return self._by_id.get(passage_id)
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        """The ``k`` best passages for ``query``, best first; only passages that match at all."""
+        if k <= 0 or self._retriever is None:
+            return []
+        # Unknown terms are dropped because bm25s rejects them, and repeats are dropped so a
+        # customer typing a word twice does not double its weight.
+        query_terms = list(dict.fromkeys(t for t in tokenize(query) if t in self._vocab))
+        if not query_terms:
+            return []
+        scores = np.asarray(self._retriever.get_scores(query_terms), dtype=np.float64)
+        candidates = np.flatnonzero(scores > 0)
+        if candidates.size == 0:
+            return []
+        if candidates.size > k:
+            top = np.argpartition(-scores[candidates], k - 1)[:k]
+            candidates = candidates[top]
+        # Ties are broken by corpus order so equal scores always rank the same way.
+        ordered = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
+        return [Hit(passage=self._passages[i], score=float(scores[i])) for i in ordered]
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        payload: dict[str, Any] = {
+            "format": FORMAT_VERSION,
+            "tokenizer": TOKENIZER_VERSION,
+            "passages": [
+                {**asdict(passage), "title_path": list(passage.title_path)}
+                for passage in self._passages
+            ],
+        }
+        tmp = directory / (PASSAGES_FILE + ".tmp")
+        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(directory / PASSAGES_FILE)
+        bm25_dir = directory / BM25_DIR
+        if self._retriever is not None:
+            self._retriever.save(str(bm25_dir), show_progress=False)
+        elif bm25_dir.is_dir():
+            shutil.rmtree(bm25_dir)  # a stale index from an earlier save would be loaded instead
+
+    @classmethod
+    def load(cls, directory: Path) -> KnowledgeIndex:
+        directory = Path(directory)
+        payload = json.loads((directory / PASSAGES_FILE).read_text(encoding="utf-8"))
+        passages = [
+            Passage(
+                id=item["id"],
+                title_path=tuple(item["title_path"]),
+                text=item["text"],
+                source=item["source"],
+                url=item.get("url"),
+            )
+            for item in payload["passages"]
+        ]
+        bm25_dir = directory / BM25_DIR
+        if payload.get("tokenizer") != TOKENIZER_VERSION:
+            # Query terms must be produced the same way as the indexed ones; when the rules
+            # changed, rebuilding is the only correct option.
+            logger.info("rebuilding index in %s: tokenizer changed", directory)
+            return cls.build(passages)
+        if not bm25_dir.is_dir():
+            return cls.build(passages)  # nothing had terms when saved, or files went missing
+        retriever = bm25s.BM25.load(str(bm25_dir), show_progress=False)
+        if int(retriever.scores["num_docs"]) != len(passages):
+            logger.warning("index in %s does not match its passages; rebuilding", directory)
+            return cls.build(passages)
+        return cls(passages, retriever)
