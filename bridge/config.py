@@ -176,7 +176,7 @@ class AssistantSchema(_Strict):
 
 
 class AnswerSchema(_Strict):
-    min_confidence = fields.Float(load_default=0.35, validate=validate.Range(0, 1))
+    min_confidence = fields.Float(load_default=0.6, validate=validate.Range(0, 1))
     top_k = fields.Int(load_default=5, validate=validate.Range(1, 50))
     max_citations = fields.Int(load_default=2, validate=validate.Range(1, 10))
 

@@ -76,7 +76,10 @@ class NotConfigured(HelpdeskError):
 
 @dataclass(frozen=True)
 class WebhookRequest:
-    """The parts of an HTTP request a connector may look at; headers are matched case-insensitively."""
+    """The parts of an HTTP request a connector may look at.
+
+    Headers are matched case-insensitively.
+    """
 
     method: str
     headers: Mapping[str, str]

@@ -53,8 +53,10 @@ def create_celery(
             "interval_step": 0.2,
             "interval_max": 0.5,
         },
+        # The embedded (SQLAlchemy) transport hands its options to create_engine, so it gets
+        # none; it polls the broker file once a second.
         broker_transport_options=(
-            {"polling_interval": 0.5}
+            {}
             if embedded
             else {"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 3600}
         ),

@@ -46,40 +46,61 @@ class Outcome:
 
 
 def process_delivery(runtime: Runtime, delivery_pk: int, owner: str) -> Outcome | None:
-    with runtime.store.session() as session:
+    """Decide and write back one delivery, holding its ticket's lock throughout.
+
+    Holding the lock serialises the events of one ticket across workers, and an event waits
+    while an earlier event of its ticket is still queued, so a customer message that follows
+    an agent's comment is never decided before that comment.
+    """
+    store = runtime.store
+    with store.session() as session:
         delivery = session.get(Delivery, delivery_pk)
         if delivery is None or delivery.status in ("done", "dead"):
             return None
-        delivery.attempts += 1
         event = Event.from_json(delivery.event)
-        row = repo.decision_for(session, delivery_pk)
-        state = repo.ticket_state(session, event.connector, event.ticket_id)
-        ticket = repo.view_of(state)
-        posted = repo.posted_message_ids(session, event.connector, event.ticket_id)
+        # The row must exist before it can carry the lock.
+        repo.ticket_state(session, event.connector, event.ticket_id)
 
     connector = runtime.connector(event.connector)
     if connector is None:
         raise UnknownConnector(f"connector {event.connector!r} is not configured")
     policy = runtime.connector_config(event.connector).policy
 
-    if row is None:
-        started = time.monotonic()
-        decision = decide(runtime, connector, policy, event, ticket, posted)
-        latency_ms = int((time.monotonic() - started) * 1000)
-        row = _record_decision(runtime, delivery_pk, event, decision, policy, latency_ms)
-    else:
-        decision = _decision_from_row(row)
+    lock_ttl = runtime.config.worker.lock_timeout_seconds
+    with store.session() as session:
+        if not repo.acquire_ticket_lock(session, event.connector, event.ticket_id, owner, lock_ttl):
+            raise RetryLater(countdown=2)
+    try:
+        with store.session() as session:
+            if repo.earlier_pending_deliveries(
+                session, delivery_pk, event.connector, event.ticket_id
+            ):
+                raise RetryLater(countdown=1)
+            delivery = session.get(Delivery, delivery_pk)
+            delivery.attempts += 1
+            row = repo.decision_for(session, delivery_pk)
+            ticket = repo.view_of(repo.ticket_state(session, event.connector, event.ticket_id))
+            posted = repo.posted_message_ids(session, event.connector, event.ticket_id)
 
-    if row.write_status == "pending":
-        write_status = write_back(runtime, connector, policy, event, decision, row.id, owner)
-    else:
+        if row is None:
+            started = time.monotonic()
+            decision = decide(runtime, connector, policy, event, ticket, posted)
+            latency_ms = int((time.monotonic() - started) * 1000)
+            row = _record_decision(runtime, delivery_pk, event, decision, policy, latency_ms)
+        else:
+            decision = _decision_from_row(row)
+
         write_status = row.write_status
+        if write_status == "pending":
+            write_status = write_back(runtime, connector, policy, event, decision, row.id)
 
-    with runtime.store.session() as session:
-        delivery = session.get(Delivery, delivery_pk)
-        if delivery is not None:
+        with store.session() as session:
+            delivery = session.get(Delivery, delivery_pk)
             delivery.status = "done"
             delivery.finished_at = datetime.now(UTC)
+    finally:
+        with store.session() as session:
+            repo.release_ticket_lock(session, event.connector, event.ticket_id, owner)
     log.info(
         "ticket %s/%s: %s (%s), %s",
         event.connector,
@@ -152,46 +173,36 @@ def write_back(
     event: Event,
     decision: Decision,
     decision_id: int,
-    owner: str,
 ) -> str:
-    """Perform the decision's writes; return the final write status."""
+    """Perform the decision's writes (the caller holds the ticket lock); return the status."""
     store, ticket_id = runtime.store, event.ticket_id
     if policy.mode == "dry_run":
         _finish(runtime, event, decision, decision_id, "recorded")
         return "recorded"
 
-    lock_ttl = runtime.config.worker.lock_timeout_seconds
+    latest: list[Message] = []
+    if connector.has_credentials:
+        with store.session() as session:
+            posted = repo.posted_message_ids(session, event.connector, ticket_id)
+        # Re-read just before writing: a human may have spoken while we were deciding.
+        latest = _with_our_messages(connector.fetch_conversation(ticket_id), posted)
+        if any(m.role is Role.AGENT for m in latest):
+            _finish(runtime, event, decision, decision_id, "skipped", human_active=True)
+            return "skipped"
+    since = _messages_after(latest, event.message.id if event.message else None)
     with store.session() as session:
-        if not repo.acquire_ticket_lock(session, event.connector, ticket_id, owner, lock_ttl):
-            raise RetryLater(countdown=2)
-    try:
-        latest: list[Message] = []
-        if connector.has_credentials:
-            with store.session() as session:
-                posted = repo.posted_message_ids(session, event.connector, ticket_id)
-            # Re-read just before writing: a human may have spoken while we were deciding.
-            latest = _with_our_messages(connector.fetch_conversation(ticket_id), posted)
-            human = next((m for m in latest if m.role is Role.AGENT), None)
-            if human is not None:
-                _finish(runtime, event, decision, decision_id, "skipped", human_active=True)
-                return "skipped"
-        since = _messages_after(latest, event.message.id if event.message else None)
+        done = list(session.get(DecisionRow, decision_id).writes_done or [])
+    for step in _plan(decision, policy):
+        if step in done:
+            continue
+        message_id = _perform(connector, ticket_id, step, decision, policy, since)
         with store.session() as session:
-            done = list(session.get(DecisionRow, decision_id).writes_done or [])
-        for step in _plan(decision, policy):
-            if step in done:
-                continue
-            message_id = _perform(connector, ticket_id, step, decision, policy, since)
-            with store.session() as session:
-                row = session.get(DecisionRow, decision_id)
-                row.writes_done = [*done, step]
-                repo.record_posted(session, event.connector, ticket_id, message_id, decision_id)
-            done.append(step)
-        _finish(runtime, event, decision, decision_id, "written")
-        return "written"
-    finally:
-        with store.session() as session:
-            repo.release_ticket_lock(session, event.connector, ticket_id, owner)
+            row = session.get(DecisionRow, decision_id)
+            row.writes_done = [*done, step]
+            repo.record_posted(session, event.connector, ticket_id, message_id, decision_id)
+        done.append(step)
+    _finish(runtime, event, decision, decision_id, "written")
+    return "written"
 
 
 def _plan(decision: Decision, policy: Policy) -> list[str]:

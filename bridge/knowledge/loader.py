@@ -114,10 +114,11 @@ def _read_text(path: Path, relative: str) -> str | None:
         logger.warning("skipping %s: looks like a binary file", relative)
         return None
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         logger.warning("skipping %s: not valid UTF-8 (%s)", relative, exc)
         return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _read_document(path: Path, relative: str, base_url: str | None) -> _Document | None:
@@ -421,6 +422,8 @@ def _sections(document: _Document) -> tuple[str, list[_Section]]:
         if isinstance(event, _Block):
             sections[-1].blocks.append(event.text)
             continue
+        if not event.text:
+            continue  # an empty heading names nothing; its text stays with the section above
         if first_heading and event.level == 1:
             # The page's own H1 names the document rather than a section of it.
             first_heading = False
@@ -514,26 +517,23 @@ def _split_long(text: str, target: int = TARGET_CHARS) -> list[str]:
 
 
 def _split_paragraph(paragraph: str, target: int) -> list[str]:
-    """Break one oversized paragraph at line ends (lists) and then at sentence ends."""
+    """Break one oversized paragraph at line ends, and overlong lines at sentence ends."""
     if len(paragraph) <= target:
         return [paragraph]
-    units = [unit for line in paragraph.split("\n") for unit in _SENTENCE_END_RE.split(line)]
+    # Each unit remembers what joined it to the one before, so line structure (list items,
+    # code) survives and only the cuts themselves change.
+    units: list[tuple[str, str]] = []
+    for line in paragraph.split("\n"):
+        sentences = _SENTENCE_END_RE.split(line) if len(line) > target else [line]
+        units.extend(("\n" if j == 0 else " ", sentence) for j, sentence in enumerate(sentences))
     pieces: list[str] = []
     current = ""
-    for unit in units:
+    for separator, unit in units:
         if current and len(current) + 1 + len(unit) > target:
             pieces.append(current)
             current = unit
         else:
-            current = (
-                f"{current}\n{unit}"
-                if current and _is_list_line(unit)
-                else (f"{current} {unit}" if current else unit)
-            )
+            current = f"{current}{separator}{unit}" if current else unit
     if current:
         pieces.append(current)
     return pieces
-
-
-def _is_list_line(line: str) -> bool:
-    return bool(re.match(r"\s*(?:[-*+]|\d+[.)])\s", line))

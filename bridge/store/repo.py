@@ -159,3 +159,18 @@ def stale_deliveries(session: Session, older_than: timedelta) -> list[Delivery]:
             select(Delivery).where(Delivery.status == "received", Delivery.received_at < cutoff)
         )
     )
+
+
+def earlier_pending_deliveries(
+    session: Session, delivery_pk: int, connector: str, ticket_id: str
+) -> bool:
+    """Whether an earlier delivery of the same ticket is still waiting to be processed."""
+    earlier = session.scalars(
+        select(Delivery.id).where(
+            Delivery.connector == connector,
+            Delivery.ticket_id == ticket_id,
+            Delivery.id < delivery_pk,
+            Delivery.status.in_(("received", "queued")),
+        )
+    ).first()
+    return earlier is not None

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 import responses
-from responses import matchers
 from sqlalchemy import select
 
 from bridge.config import AppConfig
 from bridge.runtime import Runtime
 from bridge.store import DeadLetter, Decision, Delivery, Store, TicketState, repo
-from connectors.base import WebhookRequest
+from connectors.base import HelpdeskError, WebhookRequest
 from connectors.zendesk import ZendeskConnector
 from tasks.celery_app import HANDLE_EVENT, create_celery
 from tasks.pipeline import process_delivery
@@ -232,7 +231,7 @@ def test_a_rerun_after_a_crash_resumes_without_double_posting(world: World) -> N
     responses.put(TICKET, json=update_response(601))  # the public handoff message
     responses.put(TICKET, status=500, json={"error": "boom"})  # the escalation fails
     pk = world.deliver(trigger_body(text=text))
-    with pytest.raises(Exception):
+    with pytest.raises(HelpdeskError):
         world.process(pk)
     [decision] = world.decisions()
     assert decision.writes_done == ["handoff_message"]

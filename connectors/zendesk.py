@@ -1,0 +1,844 @@
+"""Zendesk Support: signed webhooks in, ticket comments, groups and tags over REST v2.
+
+Inbound, three body shapes are understood: the JSON body of our documented trigger template
+(``TRIGGER_BODY_TEMPLATE``), and Zendesk's own event envelopes for
+``ticket.comment_added`` and ``messaging_ticket.message_added``. Any other ticket event
+envelope becomes a ``ticket_event`` without a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Final
+from urllib.parse import urlsplit
+
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+
+from bridge.events import Customer, Event, Message, Role
+from connectors.base import (
+    BadSignature,
+    Connector,
+    Group,
+    HelpdeskError,
+    MalformedPayload,
+    NotConfigured,
+    WebhookRequest,
+)
+from connectors.http import HttpClient
+
+SIGNATURE_HEADER: Final = "X-Zendesk-Webhook-Signature"
+TIMESTAMP_HEADER: Final = "X-Zendesk-Webhook-Signature-Timestamp"
+
+#: The JSON body admins paste into a trigger's "Notify webhook" action. Zendesk renders each
+#: placeholder as text, so every value is quoted and arrives as a string.
+TRIGGER_BODY_TEMPLATE: Final[dict[str, str]] = {
+    "ticket_id": "{{ticket.id}}",
+    "comment_id": "{{ticket.latest_comment.id}}",
+    "author_id": "{{ticket.latest_comment.author.id}}",
+    "author_role": "{{current_user.role}}",
+    "is_public": "{{ticket.latest_comment.is_public}}",
+    "body": "{{ticket.latest_comment.value}}",
+    "subject": "{{ticket.title}}",
+    "tags": "{{ticket.tags}}",
+    "via": "{{ticket.via}}",
+    "requester_id": "{{ticket.requester.id}}",
+    "requester_name": "{{ticket.requester.name}}",
+    "requester_email": "{{ticket.requester.email}}",
+    "organization": "{{ticket.organization.name}}",
+}
+
+_EVENT_PREFIX: Final = "zen:event-type:"
+_COMMENT_ADDED: Final = "zen:event-type:ticket.comment_added"
+_MESSAGE_ADDED: Final = "zen:event-type:messaging_ticket.message_added"
+_TICKET_EVENT_PREFIXES: Final = ("zen:event-type:ticket.", "zen:event-type:messaging_ticket.")
+
+_END_USER_ROLES: Final = frozenset({"end user", "enduser", "end-user", "end_user", "user"})
+_PAGE_SIZE: Final = 100
+# 100 pages of 100 is far beyond any real ticket; the cap only stops a paging loop.
+_MAX_PAGES: Final = 100
+_MISSING: Final = "missing required field"
+
+
+# -- settings ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ZendeskSettings:
+    """A validated ``connectors.<name>`` block; secrets are left out of ``repr``."""
+
+    subdomain: str
+    signing_secret: str = field(repr=False)
+    base_url: str
+    email: str | None = None
+    api_token: str | None = field(default=None, repr=False)
+    oauth_token: str | None = field(default=None, repr=False)
+    bot_user_id: str | None = None
+    timeout_seconds: float = 10.0
+    max_retries: int = 3
+    max_webhook_age_seconds: int = 300
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.oauth_token or (self.email and self.api_token))
+
+    def auth_header(self) -> str | None:
+        if self.oauth_token:
+            return f"Bearer {self.oauth_token}"
+        if self.email and self.api_token:
+            raw = f"{self.email}/token:{self.api_token}".encode()
+            return "Basic " + base64.b64encode(raw).decode("ascii")
+        return None
+
+
+class _StrippedString(fields.String):
+    """Secrets and ids pasted into YAML often carry stray whitespace or a newline."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class _UserId(fields.Field):
+    """A Zendesk user id; YAML turns an unquoted id into an int, so accept both."""
+
+    default_error_messages = {"invalid": "must be a Zendesk user id (digits only)"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self.make_error("invalid")
+        text = str(value).strip()
+        if not (text.isascii() and text.isdigit()):
+            raise self.make_error("invalid")
+        return text
+
+
+_NOT_EMPTY = validate.Length(min=1, error="must not be empty")
+
+
+def _check_subdomain(value: str) -> None:
+    if "." in value or "/" in value:
+        raise ValidationError("use only the subdomain, e.g. 'acme' for acme.zendesk.com")
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", value):
+        raise ValidationError("must contain only letters, digits and hyphens")
+
+
+class ZendeskSettingsSchema(Schema):
+    """The Zendesk-specific keys of one ``connectors.<name>`` block."""
+
+    class Meta:
+        unknown = RAISE
+
+    subdomain = _StrippedString(required=True, validate=[_NOT_EMPTY, _check_subdomain])
+    signing_secret = _StrippedString(required=True, validate=_NOT_EMPTY)
+    base_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
+    email = fields.Email(load_default=None)
+    api_token = _StrippedString(load_default=None, validate=_NOT_EMPTY)
+    oauth_token = _StrippedString(load_default=None, validate=_NOT_EMPTY)
+    bot_user_id = _UserId(load_default=None)
+    timeout_seconds = fields.Float(
+        load_default=10.0, validate=validate.Range(min=0, min_inclusive=False)
+    )
+    max_retries = fields.Integer(load_default=3, validate=validate.Range(min=0, max=10))
+    max_webhook_age_seconds = fields.Integer(load_default=300, validate=validate.Range(min=1))
+
+    # Runs even when a field failed, so one load reports every problem at once; presence is
+    # read from the original input so a malformed value is not also reported as missing.
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _check_credentials(
+        self, data: Mapping[str, Any], original: Mapping[str, Any], **kwargs: Any
+    ) -> None:
+        def given(key: str) -> bool:
+            return original.get(key) is not None
+
+        errors: dict[str, list[str]] = {}
+        email, api_token, oauth_token = given("email"), given("api_token"), given("oauth_token")
+        if email and not api_token:
+            errors["api_token"] = ["required when email is set"]
+        if api_token and not email:
+            errors["email"] = ["required when api_token is set"]
+        if oauth_token and (email or api_token):
+            errors["oauth_token"] = ["give either oauth_token or email + api_token, not both"]
+        if (oauth_token or email or api_token) and not given("bot_user_id"):
+            errors["bot_user_id"] = ["required when API credentials are set"]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _make_settings(self, data: dict[str, Any], **kwargs: Any) -> ZendeskSettings:
+        base_url = data.pop("base_url", None) or f"https://{data['subdomain']}.zendesk.com"
+        # Accept a pasted API root too; the client appends /api/v2 itself.
+        base_url = re.sub(r"(/api/v2)?/*$", "", base_url)
+        return ZendeskSettings(base_url=base_url, **data)
+
+
+# -- webhook payload shapes ----------------------------------------------------------------
+class _Text(fields.Field):
+    """A text value. Ids may arrive as JSON numbers; blank and null both mean "not given"."""
+
+    default_error_messages = {"invalid": "must be a string", "required": _MISSING}
+
+    def __init__(self, *, required: bool = False, **kwargs: Any) -> None:
+        if required:
+            kwargs.setdefault("validate", _present)
+            super().__init__(required=True, **kwargs)
+        else:
+            super().__init__(load_default="", **kwargs)
+
+    def deserialize(
+        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
+    ) -> Any:
+        # A placeholder with nothing to render may come through as null.
+        return super().deserialize("" if value is None else value, attr, data, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self.make_error("invalid")
+        return str(value).strip()
+
+
+def _present(value: str) -> None:
+    if not value:
+        raise ValidationError(_MISSING)
+
+
+def _ticket_number(value: str) -> None:
+    _present(value)
+    if not (value.isascii() and value.isdigit()):
+        raise ValidationError(f"not a ticket number: {value[:40]!r}")
+
+
+class _Flag(fields.Field):
+    """``true``/``false`` as JSON booleans or as rendered placeholder strings."""
+
+    default_error_messages = {"invalid": "must be true or false"}
+
+    def __init__(self, *, default: bool | None) -> None:
+        super().__init__(load_default=default)
+        self._default = default
+
+    def deserialize(
+        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
+    ) -> Any:
+        return super().deserialize("" if value is None else value, attr, data, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"true", "1", "yes"}:
+            return True
+        if text in {"false", "0", "no"}:
+            return False
+        if text == "":
+            return self._default
+        raise self.make_error("invalid")
+
+
+class _Tags(fields.Field):
+    """Tags as a JSON list (event envelopes) or space-separated text (``{{ticket.tags}}``)."""
+
+    default_error_messages = {"invalid": "must be a list of tags or space-separated text"}
+
+    def __init__(self) -> None:
+        super().__init__(load_default=())
+
+    def deserialize(
+        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
+    ) -> Any:
+        return super().deserialize("" if value is None else value, attr, data, **kwargs)
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return tuple(value.split())
+        if isinstance(value, list) and all(isinstance(tag, str) for tag in value):
+            return tuple(tag.strip() for tag in value if tag.strip())
+        raise self.make_error("invalid")
+
+
+def _nested(schema: type[Schema]) -> fields.Nested:
+    return fields.Nested(
+        schema,
+        required=True,
+        error_messages={"required": _MISSING, "null": _MISSING, "type": "must be an object"},
+    )
+
+
+class _LenientSchema(Schema):
+    class Meta:
+        # Admins add their own keys to the trigger body and Zendesk adds envelope fields
+        # over time; neither should make a delivery fail.
+        unknown = EXCLUDE
+
+
+class TriggerBodySchema(_LenientSchema):
+    """The rendered ``TRIGGER_BODY_TEMPLATE``; declared in the order errors are reported."""
+
+    ticket_id = _Text(required=True, validate=_ticket_number)
+    comment_id = _Text(required=True)
+    author_id = _Text(required=True)
+    author_role = _Text()
+    is_public = _Flag(default=True)
+    body = _Text()
+    subject = _Text()
+    tags = _Tags()
+    via = _Text()
+    requester_id = _Text()
+    requester_name = _Text()
+    requester_email = _Text()
+    organization = _Text()
+
+
+class _TicketDetailSchema(_LenientSchema):
+    id = _Text(required=True, validate=_ticket_number)
+    requester_id = _Text()
+    organization_id = _Text()
+    subject = _Text()
+    tags = _Tags()
+
+
+class _EnvelopeSchema(_LenientSchema):
+    type = _Text(required=True)
+    id = _Text(required=True)
+    time = _Text()
+    detail = _nested(_TicketDetailSchema)
+
+
+class _CommentAuthorSchema(_LenientSchema):
+    id = _Text(required=True)
+    is_staff = _Flag(default=None)
+    name = _Text()
+
+
+class _CommentSchema(_LenientSchema):
+    id = _Text(required=True)
+    body = _Text()
+    is_public = _Flag(default=True)
+    author = _nested(_CommentAuthorSchema)
+
+
+class _CommentEventSchema(_LenientSchema):
+    comment = _nested(_CommentSchema)
+
+
+class CommentAddedSchema(_EnvelopeSchema):
+    event = _nested(_CommentEventSchema)
+
+
+class _ActorSchema(_LenientSchema):
+    id = _Text()
+    type = _Text()
+    name = _Text()
+
+
+class _ChatMessageSchema(_LenientSchema):
+    id = _Text(required=True)
+    body = _Text()
+
+
+class _MessageEventSchema(_LenientSchema):
+    actor = _nested(_ActorSchema)
+    message = _nested(_ChatMessageSchema)
+
+
+class MessageAddedSchema(_EnvelopeSchema):
+    event = _nested(_MessageEventSchema)
+
+
+def _first_error(messages: Any, prefix: str = "") -> tuple[str, str]:
+    """The first problem marshmallow reported, as a dotted field path and a message.
+
+    Errors come in declaration order, so the first one is the first missing field of the
+    template, which is the one an admin fixing their trigger should look at.
+    """
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            return _first_error(value, path)
+    if isinstance(messages, list) and messages:
+        return _first_error(messages[0], prefix)
+    return prefix or "body", str(messages)
+
+
+def _load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        path, message = _first_error(exc.messages)
+        raise MalformedPayload(f"{path}: {message}", field=path) from exc
+
+
+def _parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 time, or None: a missing or odd timestamp is not worth losing a message."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _normalize_role(value: str) -> str:
+    return " ".join(value.lower().replace("_", " ").split())
+
+
+# -- the connector -------------------------------------------------------------------------
+class ZendeskConnector(Connector):
+    type_name = "zendesk"
+    settings_schema: ClassVar[type[Schema]] = ZendeskSettingsSchema
+
+    def __init__(
+        self,
+        name: str,
+        settings: ZendeskSettings,
+        *,
+        http: HttpClient | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(name, settings)
+        self.settings: ZendeskSettings = settings
+        auth = settings.auth_header()
+        if http is None and auth is not None:
+            http = HttpClient(
+                f"{settings.base_url}/api/v2/",
+                headers={"Authorization": auth},
+                timeout=settings.timeout_seconds,
+                max_retries=settings.max_retries,
+                sleep=sleep,
+            )
+        self._http = http
+        self._group_ids: dict[str, int] | None = None
+
+    # -- inbound -------------------------------------------------------------------------
+    def _signature(self, timestamp: str, body: bytes) -> str:
+        digest = hmac.new(
+            self.settings.signing_secret.encode("utf-8"),
+            timestamp.encode("utf-8") + body,
+            hashlib.sha256,
+        ).digest()
+        return base64.b64encode(digest).decode("ascii")
+
+    def verify(self, request: WebhookRequest, now: datetime) -> None:
+        signature = request.header(SIGNATURE_HEADER)
+        timestamp = request.header(TIMESTAMP_HEADER)
+        if not signature:
+            raise BadSignature(f"missing {SIGNATURE_HEADER} header")
+        if not timestamp:
+            raise BadSignature(f"missing {TIMESTAMP_HEADER} header")
+        try:
+            given = base64.b64decode(signature.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise BadSignature(f"{SIGNATURE_HEADER} is not base64") from None
+        # The timestamp string is signed exactly as sent, so it is used unparsed here.
+        expected = base64.b64decode(self._signature(timestamp, request.body))
+        if not hmac.compare_digest(given, expected):
+            raise BadSignature(
+                "signature does not match the body; check the connector's signing_secret "
+                "against the webhook's signing secret in Zendesk"
+            )
+
+        sent_at = _parse_time(timestamp.strip())
+        if sent_at is None:
+            raise BadSignature(f"{TIMESTAMP_HEADER} is not an RFC 3339 time: {timestamp[:40]!r}")
+        current = now if now.tzinfo else now.replace(tzinfo=UTC)
+        skew = abs((current - sent_at).total_seconds())
+        window = self.settings.max_webhook_age_seconds
+        if skew > window:
+            # A captured delivery replayed later is still correctly signed; the window is
+            # what stops it, and a far-future stamp would otherwise extend that window.
+            direction = "old" if sent_at < current else "in the future"
+            raise BadSignature(
+                f"signature timestamp {timestamp.strip()} is {skew:.0f} s {direction}; "
+                f"accepted: within {window} s (check the server clock if this repeats)"
+            )
+
+    def sign(self, body: bytes, now: datetime) -> dict[str, str]:
+        current = now if now.tzinfo else now.replace(tzinfo=UTC)
+        timestamp = current.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {SIGNATURE_HEADER: self._signature(timestamp, body), TIMESTAMP_HEADER: timestamp}
+
+    def parse(self, request: WebhookRequest) -> Event:
+        try:
+            data = json.loads(request.body)
+        except ValueError:
+            raise MalformedPayload("body is not valid JSON", field="body") from None
+        if not isinstance(data, dict):
+            raise MalformedPayload("body is not valid JSON", field="body")
+
+        event_type = data.get("type")
+        if isinstance(event_type, str) and event_type.startswith(_EVENT_PREFIX):
+            if event_type == _COMMENT_ADDED:
+                return self._parse_comment_added(data)
+            if event_type == _MESSAGE_ADDED:
+                return self._parse_message_added(data)
+            if event_type.startswith(_TICKET_EVENT_PREFIXES):
+                return self._parse_ticket_event(data)
+            raise MalformedPayload(
+                f"type: unsupported event type {event_type!r}; subscribe the webhook to "
+                "ticket events only",
+                field="type",
+            )
+        return self._parse_trigger_body(data)
+
+    def _parse_trigger_body(self, data: dict[str, Any]) -> Event:
+        body = _load(TriggerBodySchema(), data)
+        ticket_id, comment_id = body["ticket_id"], body["comment_id"]
+        tags: tuple[str, ...] = body["tags"]
+        message = Message(
+            id=comment_id,
+            role=self._trigger_role(body),
+            text=body["body"],
+            public=body["is_public"] if body["is_public"] is not None else True,
+            author_id=body["author_id"],
+        )
+        customer = Customer(
+            id=body["requester_id"] or None,
+            name=body["requester_name"] or None,
+            email=body["requester_email"] or None,
+            fields={"organization": body["organization"] or None, "tags": list(tags)},
+        )
+        return Event(
+            connector=self.name,
+            # Keyed on the comment, not the invocation: Zendesk may deliver one comment
+            # through two invocations (two triggers, or a re-sent invocation).
+            delivery_id=f"comment:{ticket_id}:{comment_id}",
+            ticket_id=ticket_id,
+            kind="comment",
+            message=message,
+            customer=customer,
+            subject=body["subject"] or None,
+            tags=tags,
+            raw=data,
+        )
+
+    def _trigger_role(self, body: Mapping[str, Any]) -> Role:
+        """Who wrote the comment a trigger body describes; the first matching rule wins.
+
+        1. ``author_id`` is ``bot_user_id``: BOT, whatever else the body says, so the bot
+           never answers itself.
+        2. ``author_id`` is ``requester_id``: CUSTOMER. ``{{current_user.role}}`` describes
+           whoever made the update, which is not the comment author when an integration
+           posts on the customer's behalf, so the id match is trusted more.
+        3. ``author_role``: an end-user role is CUSTOMER; any other non-blank role (agent,
+           admin, light agent, custom agent roles) is AGENT.
+        4. ``via`` is ``Rule``: OTHER_BOT. ``{{ticket.via}}`` is the channel the ticket came
+           through rather than the comment, so it is only a hint and is looked at last.
+        5. Otherwise AGENT: an author we cannot place is treated as a human, so the bot goes
+           quiet rather than talking over a person.
+        """
+        author = body["author_id"]
+        if self.settings.bot_user_id and author == self.settings.bot_user_id:
+            return Role.BOT
+        if body["requester_id"] and author == body["requester_id"]:
+            return Role.CUSTOMER
+        role = _normalize_role(body["author_role"])
+        if role:
+            return Role.CUSTOMER if role in _END_USER_ROLES else Role.AGENT
+        if _normalize_role(body["via"]) == "rule":
+            return Role.OTHER_BOT
+        return Role.AGENT
+
+    def _parse_comment_added(self, data: dict[str, Any]) -> Event:
+        envelope = _load(CommentAddedSchema(), data)
+        detail = envelope["detail"]
+        comment = envelope["event"]["comment"]
+        author = comment["author"]
+        ticket_id = detail["id"]
+
+        # Bot first; then Zendesk's own staff flag; without the flag fall back to the
+        # requester match, and treat anyone else as a human agent (the safe side).
+        if self.settings.bot_user_id and author["id"] == self.settings.bot_user_id:
+            role = Role.BOT
+        elif author["is_staff"] is not None:
+            role = Role.AGENT if author["is_staff"] else Role.CUSTOMER
+        elif detail["requester_id"] and author["id"] == detail["requester_id"]:
+            role = Role.CUSTOMER
+        else:
+            role = Role.AGENT
+
+        message = Message(
+            id=comment["id"],
+            role=role,
+            text=comment["body"],
+            public=comment["is_public"] if comment["is_public"] is not None else True,
+            author_id=author["id"],
+            created_at=_parse_time(envelope["time"]),
+        )
+        return Event(
+            connector=self.name,
+            # Same key as the trigger shape, so both kinds of webhook dedupe together.
+            delivery_id=f"comment:{ticket_id}:{comment['id']}",
+            ticket_id=ticket_id,
+            kind="comment",
+            message=message,
+            customer=self._envelope_customer(detail),
+            subject=detail["subject"] or None,
+            tags=detail["tags"],
+            raw=data,
+        )
+
+    def _parse_message_added(self, data: dict[str, Any]) -> Event:
+        envelope = _load(MessageAddedSchema(), data)
+        detail = envelope["detail"]
+        actor = envelope["event"]["actor"]
+        chat_message = envelope["event"]["message"]
+        ticket_id = detail["id"]
+        message = Message(
+            id=chat_message["id"],
+            role=self._actor_role(actor),
+            text=chat_message["body"],
+            public=True,  # messaging conversations have no internal messages
+            author_id=actor["id"] or None,
+            created_at=_parse_time(envelope["time"]),
+        )
+        return Event(
+            connector=self.name,
+            delivery_id=f"message:{ticket_id}:{chat_message['id']}",
+            ticket_id=ticket_id,
+            kind="comment",
+            message=message,
+            customer=self._envelope_customer(detail),
+            subject=detail["subject"] or None,
+            tags=detail["tags"],
+            raw=data,
+        )
+
+    def _actor_role(self, actor: Mapping[str, str]) -> Role:
+        """Bot id first; Zendesk's own bots (type ``system``, ids like ``zd:answerBot``) are
+        other bots; then the actor type; an unknown type counts as a human agent."""
+        actor_id, actor_type = actor["id"], _normalize_role(actor["type"])
+        if self.settings.bot_user_id and actor_id == self.settings.bot_user_id:
+            return Role.BOT
+        if actor_type == "system" or actor_id.startswith("zd:"):
+            return Role.OTHER_BOT
+        if actor_type in _END_USER_ROLES:
+            return Role.CUSTOMER
+        return Role.AGENT
+
+    def _parse_ticket_event(self, data: dict[str, Any]) -> Event:
+        envelope = _load(_EnvelopeSchema(), data)
+        detail = envelope["detail"]
+        return Event(
+            connector=self.name,
+            delivery_id=envelope["id"],
+            ticket_id=detail["id"],
+            kind="ticket_event",
+            message=None,
+            customer=self._envelope_customer(detail),
+            subject=detail["subject"] or None,
+            tags=detail["tags"],
+            raw=data,
+        )
+
+    @staticmethod
+    def _envelope_customer(detail: Mapping[str, Any]) -> Customer:
+        # Envelopes carry ids only; the organization name is not known here.
+        extra: dict[str, Any] = {"organization": None, "tags": list(detail["tags"])}
+        if detail["organization_id"]:
+            extra["organization_id"] = detail["organization_id"]
+        return Customer(id=detail["requester_id"] or None, fields=extra)
+
+    # -- outbound ------------------------------------------------------------------------
+    @property
+    def has_credentials(self) -> bool:
+        return self.settings.has_credentials
+
+    @property
+    def http(self) -> HttpClient:
+        if not self.settings.has_credentials or self._http is None:
+            raise NotConfigured(
+                f"connector {self.name!r} has no Zendesk API credentials; set email and "
+                "api_token, or oauth_token"
+            )
+        return self._http
+
+    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Cursor pagination: follow ``links.next`` while ``meta.has_more`` says so."""
+        http = self.http
+        url = path
+        query: dict[str, Any] | None = params
+        seen: set[str] = set()
+        for _ in range(_MAX_PAGES):
+            page = http.get(url, params=query)
+            if not isinstance(page, dict):
+                return
+            yield page
+            meta, links = page.get("meta") or {}, page.get("links") or {}
+            next_url = links.get("next")
+            if not meta.get("has_more") or not next_url:
+                return
+            if next_url in seen:
+                raise HelpdeskError(f"Zendesk paging repeated itself at {next_url}")
+            seen.add(next_url)
+            url, query = next_url, None  # the link already carries every parameter
+        # Stopping quietly would drop the newest comments, which matter most.
+        raise HelpdeskError(f"{path}: more than {_MAX_PAGES} pages; refusing to read on")
+
+    def fetch_conversation(self, ticket_id: str) -> list[Message]:
+        comments: list[dict[str, Any]] = []
+        user_roles: dict[str, str] = {}
+        path = f"tickets/{self._ticket_ref(ticket_id)}/comments.json"
+        for page in self._pages(path, {"page[size]": _PAGE_SIZE, "include": "users"}):
+            comments.extend(page.get("comments") or [])
+            for user in page.get("users") or []:
+                if user.get("id") is not None:
+                    user_roles[str(user["id"])] = str(user.get("role") or "")
+        return [self._comment_message(comment, user_roles) for comment in comments]
+
+    def _comment_message(
+        self, comment: Mapping[str, Any], user_roles: Mapping[str, str]
+    ) -> Message:
+        author = comment.get("author_id")
+        author_id = str(author) if author is not None else None
+        text = comment.get("plain_body") or comment.get("body") or ""
+        return Message(
+            id=str(comment.get("id")),
+            role=self._comment_role(comment, author_id, user_roles),
+            text=text,
+            public=bool(comment.get("public", True)),
+            author_id=author_id,
+            created_at=_parse_time(comment.get("created_at")),
+        )
+
+    def _comment_role(
+        self, comment: Mapping[str, Any], author_id: str | None, user_roles: Mapping[str, str]
+    ) -> Role:
+        """Bot id, then trigger/automation comments, then the sideloaded user's role.
+
+        An author missing from the sideload, or with a role we do not know, counts as an
+        agent: wrongly going silent costs one slower answer, while wrongly treating a person
+        as the customer would have the bot talk over a human who took the ticket.
+        """
+        if self.settings.bot_user_id and author_id == self.settings.bot_user_id:
+            return Role.BOT
+        via = comment.get("via") or (comment.get("metadata") or {}).get("via") or {}
+        if isinstance(via, dict) and via.get("channel") == "rule":
+            return Role.OTHER_BOT
+        role = _normalize_role(user_roles.get(author_id or "", ""))
+        if role in _END_USER_ROLES:
+            return Role.CUSTOMER
+        return Role.AGENT
+
+    def post_reply(self, ticket_id: str, text: str) -> str | None:
+        return self._update(ticket_id, {"comment": {"body": text, "public": True}})
+
+    def post_note(self, ticket_id: str, text: str) -> str | None:
+        return self._update(ticket_id, {"comment": {"body": text, "public": False}})
+
+    def assign_group(self, ticket_id: str, group: str) -> None:
+        group_id = self._group_id(group)
+        self._update(ticket_id, {"group_id": group_id, "assignee_id": None})
+
+    def escalate(self, ticket_id: str, note: str, group: str | None, tags: list[str]) -> str | None:
+        # Resolve first: an unknown group must fail before the note is written, or a retry
+        # would add the same note twice.
+        group_id = self._group_id(group) if group else None
+        update: dict[str, Any] = {"comment": {"body": note, "public": False}}
+        if group_id is not None:
+            # One update: the note, the new group and the cleared assignee land together.
+            update.update(group_id=group_id, assignee_id=None)
+        note_id = self._update(ticket_id, update)
+        self.add_tags(ticket_id, tags)
+        return note_id
+
+    def add_tags(self, ticket_id: str, tags: list[str]) -> None:
+        wanted = list(dict.fromkeys(tag.strip() for tag in tags if tag.strip()))
+        if not wanted:
+            return
+        # PUT on the tags endpoint adds to the existing set; PUT on the ticket would replace it.
+        self.http.put(f"tickets/{self._ticket_ref(ticket_id)}/tags.json", json={"tags": wanted})
+
+    def list_groups(self) -> list[Group]:
+        groups: list[Group] = []
+        for page in self._pages("groups.json", {"page[size]": _PAGE_SIZE}):
+            for item in page.get("groups") or []:
+                if item.get("deleted"):
+                    continue
+                groups.append(Group(id=str(item["id"]), name=str(item.get("name") or "")))
+        self._group_ids = {group.name: int(group.id) for group in groups}
+        return groups
+
+    def check_credentials(self) -> str:
+        # Not users/me: with bad credentials it answers 200 as an anonymous user.
+        page = self.http.get("groups.json", params={"page[size]": 1})
+        page = page if isinstance(page, dict) else {}
+        count = len(page.get("groups") or [])
+        host = urlsplit(self.settings.base_url).netloc
+        if (page.get("meta") or {}).get("has_more"):
+            return f"authenticated to {host}; at least {count + 1} groups visible"
+        if count == 0:
+            return f"authenticated to {host}; no groups visible, so escalations cannot reassign"
+        return f"authenticated to {host}; {count} group visible"
+
+    # -- helpers -------------------------------------------------------------------------
+    @staticmethod
+    def _ticket_ref(ticket_id: str) -> str:
+        # Ids go into URL paths; anything but digits could point the call elsewhere.
+        text = str(ticket_id).strip()
+        if not (text.isascii() and text.isdigit()):
+            raise HelpdeskError(f"not a Zendesk ticket id: {text[:40]!r}")
+        return text
+
+    def _update(self, ticket_id: str, ticket: dict[str, Any]) -> str | None:
+        """PUT one ticket update; return the id of the comment it created, if any."""
+        response = self.http.put(
+            f"tickets/{self._ticket_ref(ticket_id)}.json",
+            json={"ticket": ticket},
+            # A repeated PUT with a comment posts the comment twice.
+            idempotent="comment" not in ticket,
+        )
+        audit = response.get("audit") if isinstance(response, dict) else None
+        for event in (audit or {}).get("events") or []:
+            if event.get("type") == "Comment" and event.get("id") is not None:
+                return str(event["id"])
+        return None
+
+    def _group_id(self, group: str) -> int:
+        wanted = group.strip()
+        if wanted.isascii() and wanted.isdigit():
+            return int(wanted)
+        refreshed = self._group_ids is None
+        if self._group_ids is None:
+            self.list_groups()
+        found = self._match_group(wanted)
+        if found is None and not refreshed:
+            # The cached list may predate a group created since the worker started.
+            self.list_groups()
+            found = self._match_group(wanted)
+        if found is None:
+            known = sorted(self._group_ids or {})
+            shown = ", ".join(repr(name) for name in known[:20])
+            more = f" and {len(known) - 20} more" if len(known) > 20 else ""
+            raise HelpdeskError(
+                f"unknown Zendesk group {wanted!r}; known groups: {shown or 'none'}{more}",
+                retryable=False,
+            )
+        return found
+
+    def _match_group(self, wanted: str) -> int | None:
+        groups = self._group_ids or {}
+        if wanted in groups:
+            return groups[wanted]
+        # Config files are typed by hand; accept a different case when it is unambiguous.
+        matches = [gid for name, gid in groups.items() if name.casefold() == wanted.casefold()]
+        return matches[0] if len(matches) == 1 else None
+
+
+CONNECTOR = ZendeskConnector
