@@ -412,10 +412,12 @@ def parse_config(
     for key in defaults:
         if key not in ("mode", *POLICY_KEYS):
             problems.append(f"defaults.{key}: unknown key")
+    default_problems: set[str] = set()
     try:
         PolicySchema().load(defaults)
     except ValidationError as exc:
-        problems.extend(_flatten(exc.messages, "defaults"))
+        default_problems = set(_flatten(exc.messages, ""))
+        problems.extend(f"defaults.{p}" for p in sorted(default_problems))
 
     connectors: dict[str, ConnectorConfig] = {}
     known_types = registry()
@@ -442,7 +444,9 @@ def parse_config(
         try:
             policy = PolicySchema().load(raw_policy)
         except ValidationError as exc:
-            problems.extend(_flatten(exc.messages, prefix))
+            # A broken default is reported once, under defaults, not again per connector.
+            own = [p for p in _flatten(exc.messages, "") if p not in default_problems]
+            problems.extend(f"{prefix}.{p}" for p in own)
         specific = {k: v for k, v in block.items() if k not in CONNECTOR_COMMON_KEYS}
         settings = None
         try:

@@ -99,3 +99,13 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(bad)
     assert "line" in info.value.problems[0]
+
+
+def test_a_broken_default_is_reported_once(tmp_path: Path) -> None:
+    data = config_data(tmp_path, "sqlite://")
+    data["defaults"]["answer"] = {"min_confidence": 2}
+    problems = [p for p in problems_of(data) if "min_confidence" in p]
+    assert problems == [
+        "defaults.answer.min_confidence: must be greater than or equal to 0 and less than or "
+        "equal to 1"
+    ]
