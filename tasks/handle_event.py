@@ -38,7 +38,7 @@ def handle_event(self: Task, delivery_pk: int) -> str | None:
         lock_budget = worker.max_retries + int(worker.lock_timeout_seconds / exc.countdown) + 1
         if retries < lock_budget:
             raise self.retry(countdown=exc.countdown, max_retries=lock_budget) from exc
-        error = "gave up waiting for the ticket lock"
+        error = f"gave up waiting after {retries + 1} attempts: {exc.reason}"
     except UnknownConnector as exc:
         error = str(exc)
     except HelpdeskError as exc:
@@ -72,9 +72,20 @@ def handle_event(self: Task, delivery_pk: int) -> str | None:
 def requeue_stale_deliveries(self: Task) -> int:
     """Deliveries recorded but never enqueued (the web process died in between) go out again."""
     app: BridgeCelery = self.app  # type: ignore[assignment]
-    with app.runtime.store.session() as session:
+    store = app.runtime.store
+    with store.session() as session:
         stale = repo.stale_deliveries(session, older_than=timedelta(minutes=2))
+        ids = [delivery.id for delivery in stale]
         for delivery in stale:
-            handle_event.apply_async(args=[delivery.id])
             delivery.status = "queued"
-    return len(stale)
+    # Marked first, enqueued after: a worker may finish a task before this function returns.
+    for delivery_pk in ids:
+        try:
+            handle_event.apply_async(args=[delivery_pk])
+        except Exception:
+            log.exception("could not requeue delivery %s; will try again", delivery_pk)
+            with store.session() as session:
+                delivery = session.get(Delivery, delivery_pk)
+                if delivery is not None and delivery.status == "queued":
+                    delivery.status = "received"
+    return len(ids)

@@ -27,11 +27,12 @@ log = logging.getLogger(__name__)
 
 
 class RetryLater(Exception):
-    """Another worker holds the ticket lock; try again shortly."""
+    """The ticket is busy (locked, or an earlier event of it is pending); try again shortly."""
 
-    def __init__(self, countdown: float) -> None:
-        super().__init__(f"ticket is locked; retry in {countdown}s")
+    def __init__(self, countdown: float, reason: str) -> None:
+        super().__init__(f"{reason}; retry in {countdown}s")
         self.countdown = countdown
+        self.reason = reason
 
 
 class UnknownConnector(Exception):
@@ -58,8 +59,6 @@ def process_delivery(runtime: Runtime, delivery_pk: int, owner: str) -> Outcome 
         if delivery is None or delivery.status in ("done", "dead"):
             return None
         event = Event.from_json(delivery.event)
-        # The row must exist before it can carry the lock.
-        repo.ticket_state(session, event.connector, event.ticket_id)
 
     connector = runtime.connector(event.connector)
     if connector is None:
@@ -69,13 +68,15 @@ def process_delivery(runtime: Runtime, delivery_pk: int, owner: str) -> Outcome 
     lock_ttl = runtime.config.worker.lock_timeout_seconds
     with store.session() as session:
         if not repo.acquire_ticket_lock(session, event.connector, event.ticket_id, owner, lock_ttl):
-            raise RetryLater(countdown=2)
+            raise RetryLater(countdown=2, reason="another worker holds the ticket lock")
     try:
         with store.session() as session:
             if repo.earlier_pending_deliveries(
                 session, delivery_pk, event.connector, event.ticket_id
             ):
-                raise RetryLater(countdown=1)
+                raise RetryLater(
+                    countdown=1, reason="an earlier event on this ticket is still pending"
+                )
             delivery = session.get(Delivery, delivery_pk)
             delivery.attempts += 1
             row = repo.decision_for(session, delivery_pk)

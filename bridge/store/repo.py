@@ -69,7 +69,8 @@ def view_of(state: TicketState) -> TicketView:
 def acquire_ticket_lock(
     session: Session, connector: str, ticket_id: str, owner: str, ttl_seconds: float
 ) -> bool:
-    """Take the per-ticket write lock; an expired lock (a killed worker's) can be taken over."""
+    """Take the per-ticket lock; an expired lock (a killed worker's) can be taken over."""
+    ticket_state(session, connector, ticket_id)  # the row carries the lock
     now = datetime.now(UTC)
     result = session.execute(
         update(TicketState)
