@@ -238,8 +238,10 @@ def doctor(config_path: str | None) -> None:
 
 def _prepare(config: AppConfig) -> None:
     from bridge.store import Store
+    from tasks.celery_app import prepare_embedded_broker
 
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_embedded_broker(config)
     store = Store(config.database_url)
     try:
         store.migrate()

@@ -73,3 +73,27 @@ def create_celery(
     import tasks.handle_event  # noqa: F401
 
     return app
+
+
+def prepare_embedded_broker(config: AppConfig, attempts: int = 3) -> None:
+    """Create the embedded broker's tables and queue once, before processes start using it.
+
+    kombu's SQLAlchemy transport creates a queue on first use, guarded only by an in-process
+    lock: a web process and a worker starting together on a new data folder can both try, and
+    the loser crashes on the unique constraint. Declaring the queue up front avoids that race.
+    """
+    if config.broker_url is not None:
+        return
+    from kombu import Connection, Exchange, Queue
+    from sqlalchemy.exc import IntegrityError
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    queue = Queue("bridge", Exchange("bridge", type="direct"), routing_key="bridge")
+    for attempt in range(attempts):
+        try:
+            with Connection(config.embedded_broker_url) as connection:
+                queue(connection.default_channel).declare()
+            return
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise

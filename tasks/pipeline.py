@@ -123,8 +123,9 @@ def decide(
 ) -> Decision:
     message = event.message
     first_look = triage(message, [], ticket, policy, customer=event.customer, subject=event.subject)
-    if first_look is not None or message is None:
-        return first_look  # type: ignore[return-value]
+    if first_look is not None:
+        return first_look
+    assert message is not None  # triage ignores message-less events
 
     conversation = [message]
     if connector.has_credentials:
