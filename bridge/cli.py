@@ -165,6 +165,39 @@ def replay(
 
 @main.command()
 @config_option
+@click.option(
+    "--url",
+    "public_url",
+    required=True,
+    help="Public base URL the helpdesk reaches this service at, e.g. https://bridge.example.com",
+)
+@click.argument("connector_name")
+def connect(config_path: str | None, public_url: str, connector_name: str) -> None:
+    """Wire CONNECTOR's helpdesk to this service: through its API where it allows, else print
+    the exact steps for its admin UI."""
+    from bridge.runtime import build_connectors
+    from connectors.base import HelpdeskError
+
+    config = load_or_exit(config_path)
+    connector = build_connectors(config).get(connector_name)
+    if connector is None:
+        known = ", ".join(sorted(config.connectors)) or "none configured"
+        raise click.BadParameter(f"no connector named {connector_name!r} ({known})")
+    webhook_url = f"{public_url.rstrip('/')}/webhooks/{connector_name}"
+    try:
+        result = connector.connect(webhook_url)
+    except HelpdeskError as exc:
+        click.echo(f"could not wire {connector_name}: {exc}", err=True)
+        sys.exit(1)
+    heading = "Done through the API:" if result.automated else "Set this up in the admin UI:"
+    click.echo(f"{connector_name} ({config.connectors[connector_name].type}) → {webhook_url}")
+    click.echo(heading)
+    for line in result.lines:
+        click.echo(line)
+
+
+@main.command()
+@config_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.option("--limit", default=50, show_default=True, type=int)
 def decisions(config_path: str | None, fmt: str, limit: int) -> None:

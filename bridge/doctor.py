@@ -94,11 +94,19 @@ def _connector(cc: ConnectorConfig, connector: Connector) -> Iterator[Check]:
         return
     try:
         yield Check(f"{prefix} credentials", True, connector.check_credentials())
-        groups = connector.list_groups()
-        known = {group.name for group in groups} | {group.id for group in groups}
     except HelpdeskError as exc:
         yield Check(f"{prefix} credentials", False, str(exc))
         return
+    try:
+        yield Check(f"{prefix} bot identity", True, connector.check_bot_identity())
+    except HelpdeskError as exc:
+        yield Check(f"{prefix} bot identity", False, str(exc))
+    try:
+        groups = connector.list_groups()
+    except HelpdeskError as exc:
+        yield Check(f"{prefix} groups", False, str(exc))
+        return
+    known = {group.name for group in groups} | {group.id for group in groups}
     for group in sorted(_routed_groups(cc)):
         yield Check(
             f"{prefix} group {group!r}",

@@ -7,7 +7,7 @@ reads a conversation and writes replies, notes, groups and tags. It never decide
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -96,8 +96,31 @@ class WebhookRequest:
 
 @dataclass(frozen=True)
 class Group:
+    """A group (Zendesk, Freshdesk) or team (Intercom) a ticket can be handed to."""
+
     id: str
     name: str
+
+
+@dataclass(frozen=True)
+class HelpArticle:
+    """A published help-center article, for importing into the knowledge base."""
+
+    id: str
+    title: str
+    body_html: str
+    url: str | None = None
+    updated_at: datetime | None = None
+    locale: str | None = None
+    section: str | None = None  # section, folder or collection name, when the API gives it
+
+
+@dataclass(frozen=True)
+class WiringResult:
+    """What ``helpdesk-bridge connect`` did or asks the admin to do, line by line."""
+
+    automated: bool  # True when the webhook was created through the API
+    lines: tuple[str, ...]
 
 
 class Connector(ABC):
@@ -158,6 +181,23 @@ class Connector(ABC):
     @abstractmethod
     def check_credentials(self) -> str:
         """Make an authenticated call; return a short description or raise HelpdeskError."""
+
+    @abstractmethod
+    def check_bot_identity(self) -> str:
+        """Confirm the configured bot identity exists and is who the credentials act as.
+
+        Return a short description; raise HelpdeskError when it is missing or wrong, since a
+        wrong bot identity makes the bot mistake its own replies for someone else's.
+        """
+
+    @abstractmethod
+    def list_help_articles(self) -> Iterator[HelpArticle]:
+        """Every published, public article of the helpdesk's help center (drafts skipped)."""
+
+    @abstractmethod
+    def connect(self, webhook_url: str) -> WiringResult:
+        """Wire the helpdesk to ``webhook_url``: through the API where the helpdesk allows it,
+        else return the exact steps for its admin UI. Must be safe to run again."""
 
     def escalate(self, ticket_id: str, note: str, group: str | None, tags: list[str]) -> str | None:
         """Note, reassign and tag. Connectors whose API can do this atomically override it."""

@@ -1,15 +1,18 @@
 """The one HTTP helper every connector talks to its helpdesk through.
 
-It owns timeouts, retries with backoff, ``Retry-After`` and turning vendor error bodies into
-``HelpdeskError``, so each connector only describes endpoints and payloads.
+It owns timeouts, retries with backoff, ``Retry-After``, pacing against the vendor's rate-limit
+headers, per-request credentials and turning vendor error bodies into ``HelpdeskError``, so
+each connector only describes endpoints and payloads.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -32,6 +35,100 @@ _RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _MAX_VENDOR_MESSAGE = 500
 
+# Rate-limit headers in every spelling the supported helpdesks use; the first present wins.
+# Zendesk sends x-rate-limit* and ratelimit-* (older responses: rate-limit-*), Intercom
+# X-RateLimit-Limit/-Remaining/-Reset, Freshdesk X-RateLimit-Total/-Remaining.
+_LIMIT_HEADERS = ("x-rate-limit", "ratelimit-limit", "rate-limit", "x-ratelimit-limit")
+_TOTAL_HEADERS = ("x-ratelimit-total",)
+_REMAINING_HEADERS = (
+    "x-rate-limit-remaining",
+    "ratelimit-remaining",
+    "rate-limit-remaining",
+    "x-ratelimit-remaining",
+)
+_RESET_HEADERS = ("ratelimit-reset", "rate-limit-reset", "x-rate-limit-reset", "x-ratelimit-reset")
+# Freshdesk: credits the request consumed (embeds cost more); older responses said "-Used".
+_COST_HEADERS = ("x-ratelimit-used-currentrequest", "x-ratelimit-used")
+# A reset value this large is a Unix time (Intercom), anything smaller a number of seconds
+# (Zendesk): no window is ever 30 years long, and no clock reads 1 billion seconds any more.
+_EPOCH_THRESHOLD = 1_000_000_000
+_NUMBER = re.compile(r"\s*(-?\d+(?:\.\d+)?)")
+
+AuthHeaders = Callable[[], Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The rate-limit budget as the helpdesk's most recent response described it."""
+
+    limit: int | None
+    remaining: int | None
+    #: clock time (Unix seconds) when the window resets; None when the headers don't say and
+    #: no default window applies
+    reset_at: float | None
+    #: True when ``reset_at`` was assumed from the default window rather than read from a header
+    reset_assumed: bool
+    observed_at: float
+    #: credits the request consumed, when the helpdesk says (Freshdesk)
+    cost: int | None = None
+
+    def reset_in(self, now: float) -> float | None:
+        """Seconds until the window resets, never negative; None when unknown."""
+        if self.reset_at is None:
+            return None
+        return max(0.0, self.reset_at - now)
+
+
+def parse_rate_limit(
+    headers: Mapping[str, str], now: float, default_window: float | None = None
+) -> RateLimit | None:
+    """The budget a response's headers describe, or None when it carries no such headers.
+
+    ``default_window`` is assumed as the time to reset when a helpdesk states the remaining
+    budget but never when it refills (Freshdesk's limits are per minute).
+    """
+    lowered = {key.lower(): value for key, value in headers.items()}
+
+    def first(names: tuple[str, ...]) -> float | None:
+        for name in names:
+            value = _leading_number(lowered.get(name))
+            if value is not None:
+                return value
+        return None
+
+    limit = first(_LIMIT_HEADERS)
+    if limit is None:
+        limit = first(_TOTAL_HEADERS)
+    remaining = first(_REMAINING_HEADERS)
+    if limit is None and remaining is None:
+        return None
+    reset = first(_RESET_HEADERS)
+    reset_at: float | None
+    if reset is None:
+        reset_at = now + default_window if default_window is not None else None
+    elif reset >= _EPOCH_THRESHOLD:
+        reset_at = reset
+    else:
+        reset_at = now + max(0.0, reset)
+    cost = first(_COST_HEADERS)
+    return RateLimit(
+        limit=int(limit) if limit is not None else None,
+        remaining=int(remaining) if remaining is not None else None,
+        reset_at=reset_at,
+        reset_assumed=reset is None and reset_at is not None,
+        observed_at=now,
+        cost=int(cost) if cost is not None else None,
+    )
+
+
+def _leading_number(value: str | None) -> float | None:
+    """The first number of a header value: proxies may join repeated headers with commas
+    and the IETF draft appends parameters (``700;w=60``)."""
+    if value is None:
+        return None
+    match = _NUMBER.match(value)
+    return float(match.group(1)) if match else None
+
 
 class HttpClient:
     """A JSON-over-HTTPS client bound to one API base URL and one set of credentials."""
@@ -49,7 +146,22 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
         jitter: Callable[[], float] = random.random,
+        auth: AuthHeaders | None = None,
+        on_unauthorized: Callable[[], bool] | None = None,
+        rate_limit_reserve: float = 0.05,
+        rate_limit_min_remaining: int = 2,
+        rate_limit_window: float | None = 60.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``auth`` returns headers added to every attempt (tokens that expire);
+        ``on_unauthorized`` is called after a 401 and returns True when it renewed the
+        credentials, and the request is then sent once more.
+
+        Before a request, when the last response left at most ``rate_limit_reserve`` of the
+        limit or ``rate_limit_min_remaining`` calls, the client waits for the window to reset
+        (``rate_limit_window`` seconds when the helpdesk does not say), or raises a retryable
+        error when that is longer than ``max_inline_wait``.
+        """
         self.base_url = base_url.rstrip("/") + "/"
         self.headers: dict[str, str] = {
             "User-Agent": USER_AGENT,
@@ -65,6 +177,29 @@ class HttpClient:
         self._sleep = sleep
         self._jitter = jitter
         self.session = session or requests.Session()
+        self._auth = auth
+        self._on_unauthorized = on_unauthorized
+        self.rate_limit_reserve = rate_limit_reserve
+        self.rate_limit_min_remaining = rate_limit_min_remaining
+        self.rate_limit_window = rate_limit_window
+        self._clock = clock
+        self._rate_limit: RateLimit | None = None
+        # The budget whose window was already waited out, so it is not waited for twice.
+        self._waited_out: RateLimit | None = None
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The budget the last response reported (None until one carried the headers)."""
+        return self._rate_limit
+
+    def rate_limit_is_low(self, state: RateLimit | None = None) -> bool:
+        """Whether ``state`` (default: the last seen) is within the reserve."""
+        state = state if state is not None else self._rate_limit
+        if state is None or state.remaining is None:
+            return False
+        if state.remaining <= self.rate_limit_min_remaining:
+            return True
+        return state.limit is not None and state.remaining <= state.limit * self.rate_limit_reserve
 
     # -- conveniences --------------------------------------------------------------------
     def get(self, path_or_url: str, *, params: Mapping[str, Any] | None = None) -> Any:
@@ -122,40 +257,68 @@ class HttpClient:
 
         ``idempotent`` defaults from the method. Pass ``False`` for a write that must not
         happen twice (a PUT that adds a comment): after a timeout or a 500/502/504 the
-        write may already have been applied, so it is not repeated inline and the error is
-        raised as non-retryable instead of risking a duplicate customer-facing reply.
+        write may already have been applied, so it is not repeated here; the error is raised
+        for the task to retry, which re-reads the ticket first and skips what was posted.
         """
+        body, _ = self.request_with_headers(
+            method, path_or_url, params=params, json=json, idempotent=idempotent
+        )
+        return body
+
+    def request_with_headers(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> tuple[Any, Mapping[str, str]]:
+        """Like ``request``, also returning the response headers (for ``Link`` paging)."""
         method = method.upper()
         url = self.url_for(path_or_url)
         if idempotent is None:
             idempotent = method in _IDEMPOTENT_METHODS
         attempts = self.max_retries + 1
-        for attempt in range(attempts):
+        attempt = 0
+        reauthorized = False
+        while True:
             is_last = attempt == attempts - 1
+            self._wait_for_budget(method, url)
+            headers = self.headers if self._auth is None else {**self.headers, **self._auth()}
             try:
                 response = self.session.request(
                     method,
                     url,
                     params=params,
                     json=json,
-                    headers=self.headers,
+                    headers=headers,
                     timeout=self.timeout,
                 )
             except requests.exceptions.RequestException as exc:
                 self._check_transport_error(exc, method, url, idempotent, is_last, attempts)
                 self._pause(self._backoff(attempt), None, type(exc).__name__, method, url, attempt)
+                attempt += 1
                 continue
 
+            observed = self._observe(response.headers)
             if response.ok:
-                return _parse_body(response, method, url)
+                return _parse_body(response, method, url), response.headers
 
             status = response.status_code
+            if (
+                status == 401
+                and not reauthorized
+                and self._on_unauthorized is not None
+                and self._on_unauthorized()
+            ):
+                # An expired or revoked token: the request was refused, not applied, so
+                # sending it again with the renewed credentials is safe even for writes.
+                # This does not count as a retry, and happens once per request.
+                reauthorized = True
+                continue
             vendor = vendor_message(response)
-            retry_after = (
-                parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
-                if status in _THROTTLED
-                else None
-            )
+            retry_after = self._throttle_delay(status, response.headers, observed)
             if status not in _RETRYABLE_STATUSES:
                 raise _client_error(status, vendor, method, url)
             if not idempotent and status not in _THROTTLED:
@@ -180,7 +343,68 @@ class HttpClient:
                 )
             delay = retry_after if retry_after is not None else self._backoff(attempt)
             self._pause(delay, status, vendor, method, url, attempt)
-        raise AssertionError("unreachable: the last attempt always returns or raises")
+            # The pause honoured the server's own instruction; the budget that came with the
+            # 429 is spent waiting, not waited for again before the retry.
+            self._waited_out = self._rate_limit
+            attempt += 1
+
+    # -- rate limits ---------------------------------------------------------------------
+    def _observe(self, headers: Mapping[str, str]) -> RateLimit | None:
+        """Remember the budget a response reported; keep the old one when it says nothing
+        (Freshdesk's 429s and unauthenticated answers carry no budget headers)."""
+        state = parse_rate_limit(headers, self._clock(), self.rate_limit_window)
+        if state is not None:
+            self._rate_limit = state
+        return state
+
+    def _wait_for_budget(self, method: str, url: str) -> None:
+        """Pause before sending while the budget is nearly spent, so the call does not
+        just earn a 429 and so other workers sharing the account keep some headroom."""
+        state = self._rate_limit
+        if state is None or state is self._waited_out or not self.rate_limit_is_low(state):
+            return
+        wait = state.reset_in(self._clock())
+        if not wait:
+            return  # the window has reset since (or the helpdesk never says when it will)
+        if wait > self.max_inline_wait:
+            # Holding a worker thread for the rest of the window would starve other
+            # connectors; the task reschedules itself instead, and nothing was sent.
+            raise HelpdeskError(
+                f"{method} {_short(url)} not sent: rate limit nearly used up "
+                f"({_budget(state)}); the window resets in {wait:.0f} s",
+                retryable=True,
+                retry_after=wait,
+                method=method,
+                url=url,
+            )
+        logger.info(
+            "%s %s: rate limit nearly used up (%s); waiting %.1f s for the window to reset",
+            method,
+            _short(url),
+            _budget(state),
+            wait,
+        )
+        self._sleep(wait)
+        self._waited_out = state
+
+    def _throttle_delay(
+        self, status: int, headers: Mapping[str, str], observed: RateLimit | None
+    ) -> float | None:
+        """Seconds the server asked us to wait before retrying, or None to back off."""
+        if status not in _THROTTLED:
+            return None
+        retry_after = parse_retry_after(headers.get("Retry-After"), datetime.now(UTC))
+        if status != 429:
+            return retry_after
+        if retry_after is not None and retry_after > 0:
+            return retry_after
+        # Without a usable Retry-After (absent, or the -1 Freshdesk has sent), the window's
+        # own reset time is the next best answer; an assumed window is a guess, so back off.
+        if observed is not None and not observed.reset_assumed:
+            reset = observed.reset_in(self._clock())
+            if reset:
+                return reset
+        return None
 
     # -- helpers -------------------------------------------------------------------------
     def _check_transport_error(
@@ -319,7 +543,8 @@ def _message_from_json(data: Any) -> str:
         head.append(_describe(error))
     elif isinstance(data.get("code"), str):
         head.append(data["code"])  # Freshdesk's flat {"code", "message"}
-    for key in ("description", "message", "title", "detail"):
+    # "error_description" is how OAuth token endpoints explain a refused grant (RFC 6749).
+    for key in ("description", "error_description", "message", "title", "detail"):
         value = data.get(key)
         if isinstance(value, str) and value and value not in head:
             head.append(value)
@@ -361,6 +586,12 @@ def _describe_fields(errors: Mapping[str, Any]) -> Iterable[str]:
         for problem in items:
             text = problem.get("description") if isinstance(problem, dict) else None
             yield f"{name}: {text or _describe(problem)}"
+
+
+def _budget(state: RateLimit) -> str:
+    if state.limit is None:
+        return f"{state.remaining} calls left"
+    return f"{state.remaining} of {state.limit} calls left"
 
 
 def _truncate(text: str) -> str:

@@ -1,5 +1,9 @@
 """Zendesk Support: signed webhooks in, ticket comments, groups and tags over REST v2.
 
+Also: help-center articles for the knowledge base, ``connect`` (creates or updates the
+webhook and the trigger that feeds it), and OAuth client-credentials tokens, since Zendesk
+is retiring API tokens.
+
 Inbound, three body shapes are understood: the JSON body of our documented trigger template
 (``TRIGGER_BODY_TEMPLATE``), and Zendesk's own event envelopes for
 ``ticket.comment_added`` and ``messaging_ticket.message_added``. Any other ticket event
@@ -14,6 +18,7 @@ import hashlib
 import hmac
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,10 +42,12 @@ from connectors.base import (
     BadSignature,
     Connector,
     Group,
+    HelpArticle,
     HelpdeskError,
     MalformedPayload,
     NotConfigured,
     WebhookRequest,
+    WiringResult,
 )
 from connectors.http import HttpClient
 
@@ -75,6 +82,18 @@ _PAGE_SIZE: Final = 100
 # 100 pages of 100 is far beyond any real ticket; the cap only stops a paging loop.
 _MAX_PAGES: Final = 100
 _MISSING: Final = "missing required field"
+#: ``scope`` asked for with the client-credentials grant: the bridge reads tickets, users,
+#: groups and articles and writes tickets, webhooks and triggers.
+DEFAULT_OAUTH_SCOPES: Final = "read write"
+#: A token is renewed this long before Zendesk says it expires, so a request never races it.
+_TOKEN_EXPIRY_MARGIN: Final = 60.0
+#: Help centers are larger than ticket threads; this cap is again only a loop guard.
+_MAX_ARTICLE_PAGES: Final = 1000
+#: Webhook subscription for trigger-connected webhooks (zendesk.md §1.1).
+_TRIGGER_SUBSCRIPTION: Final = "conditional_ticket_events"
+#: ``current_via_id`` of updates made through the API (zendesk.md §1.3 via ids).
+_VIA_WEB_SERVICE: Final = "5"
+_WEBHOOK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 # -- settings ------------------------------------------------------------------------------
@@ -88,16 +107,31 @@ class ZendeskSettings:
     email: str | None = None
     api_token: str | None = field(default=None, repr=False)
     oauth_token: str | None = field(default=None, repr=False)
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = field(default=None, repr=False)
+    oauth_scopes: str = DEFAULT_OAUTH_SCOPES
     bot_user_id: str | None = None
     timeout_seconds: float = 10.0
     max_retries: int = 3
     max_webhook_age_seconds: int = 300
 
     @property
+    def uses_client_credentials(self) -> bool:
+        return bool(self.oauth_client_id and self.oauth_client_secret)
+
+    @property
     def has_credentials(self) -> bool:
-        return bool(self.oauth_token or (self.email and self.api_token))
+        return bool(
+            self.oauth_token or (self.email and self.api_token) or self.uses_client_credentials
+        )
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/oauth/tokens"
 
     def auth_header(self) -> str | None:
+        """The fixed ``Authorization`` value; None for client credentials, whose tokens
+        are fetched and renewed at run time."""
         if self.oauth_token:
             return f"Bearer {self.oauth_token}"
         if self.email and self.api_token:
@@ -149,6 +183,9 @@ class ZendeskSettingsSchema(Schema):
     email = fields.Email(load_default=None)
     api_token = _StrippedString(load_default=None, validate=_NOT_EMPTY)
     oauth_token = _StrippedString(load_default=None, validate=_NOT_EMPTY)
+    oauth_client_id = _StrippedString(load_default=None, validate=_NOT_EMPTY)
+    oauth_client_secret = _StrippedString(load_default=None, validate=_NOT_EMPTY)
+    oauth_scopes = _StrippedString(load_default=DEFAULT_OAUTH_SCOPES, validate=_NOT_EMPTY)
     bot_user_id = _UserId(load_default=None)
     timeout_seconds = fields.Float(
         load_default=10.0, validate=validate.Range(min=0, min_inclusive=False)
@@ -166,14 +203,31 @@ class ZendeskSettingsSchema(Schema):
             return original.get(key) is not None
 
         errors: dict[str, list[str]] = {}
-        email, api_token, oauth_token = given("email"), given("api_token"), given("oauth_token")
-        if email and not api_token:
-            errors["api_token"] = ["required when email is set"]
-        if api_token and not email:
-            errors["email"] = ["required when api_token is set"]
-        if oauth_token and (email or api_token):
-            errors["oauth_token"] = ["give either oauth_token or email + api_token, not both"]
-        if (oauth_token or email or api_token) and not given("bot_user_id"):
+
+        def pair(first: str, second: str) -> None:
+            if given(first) and not given(second):
+                errors[second] = [f"required when {first} is set"]
+            if given(second) and not given(first):
+                errors[first] = [f"required when {second} is set"]
+
+        pair("email", "api_token")
+        pair("oauth_client_id", "oauth_client_secret")
+        # Each kind is reported under its first key; a half-given pair still counts, so
+        # the admin hears about both problems at once.
+        kinds = [
+            ("email", ("email", "api_token")),
+            ("oauth_token", ("oauth_token",)),
+            ("oauth_client_id", ("oauth_client_id", "oauth_client_secret")),
+        ]
+        present = [key for key, keys in kinds if any(given(k) for k in keys)]
+        for key in present[1:]:
+            errors.setdefault(key, []).append(
+                "set only one kind of credentials: email + api_token, oauth_token, or "
+                "oauth_client_id + oauth_client_secret"
+            )
+        if given("oauth_scopes") and "oauth_client_id" not in present:
+            errors["oauth_scopes"] = ["only used with oauth_client_id + oauth_client_secret"]
+        if present and not given("bot_user_id"):
             errors["bot_user_id"] = ["required when API credentials are set"]
         if errors:
             raise ValidationError(errors)
@@ -399,6 +453,86 @@ def _normalize_role(value: str) -> str:
     return " ".join(value.lower().replace("_", " ").split())
 
 
+# -- OAuth client credentials --------------------------------------------------------------
+class ClientCredentialsToken:
+    """Access tokens from Zendesk's client-credentials grant, fetched when first needed,
+    reused until shortly before they expire, and renewed early when Zendesk refuses one.
+
+    ``headers`` and ``renew`` plug into ``HttpClient(auth=..., on_unauthorized=...)``.
+    """
+
+    def __init__(
+        self,
+        settings: ZendeskSettings,
+        http: HttpClient,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._http = http
+        self._clock = clock
+        # Worker threads share one connector; one fetch serves all of them.
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._renew_at: float | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token()}"}
+
+    def renew(self) -> bool:
+        """Forget the cached token so the next request fetches a new one."""
+        with self._lock:
+            self._token = None
+            self._renew_at = None
+        return True
+
+    def access_token(self) -> str:
+        with self._lock:
+            if self._token is None or (
+                self._renew_at is not None and self._clock() >= self._renew_at
+            ):
+                self._token, self._renew_at = self._fetch()
+            return self._token
+
+    def _fetch(self) -> tuple[str, float | None]:
+        settings = self._settings
+        body = {
+            "grant_type": "client_credentials",
+            "client_id": settings.oauth_client_id,
+            "client_secret": settings.oauth_client_secret,
+            "scope": settings.oauth_scopes,
+        }
+        try:
+            # Asking twice only mints a second token, so a retry after a 5xx is harmless.
+            data = self._http.post(settings.token_url, json=body, idempotent=True)
+        except HelpdeskError as exc:
+            if exc.status in {400, 401, 403}:
+                raise HelpdeskError(
+                    "Zendesk refused the OAuth client credentials; check oauth_client_id, "
+                    "oauth_client_secret and oauth_scopes against the OAuth client in Admin "
+                    "Center (Apps and integrations > APIs > OAuth clients)",
+                    status=exc.status,
+                    vendor_message=exc.vendor_message,
+                    retryable=False,
+                    method="POST",
+                    url=settings.token_url,
+                ) from exc
+            raise
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise HelpdeskError(
+                "Zendesk's token endpoint answered without an access_token",
+                method="POST",
+                url=settings.token_url,
+            )
+        expires_in = data.get("expires_in")
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+            # Clients created before April 2026 get tokens without an expiry; such a token
+            # is renewed only when Zendesk refuses it.
+            return token, None
+        margin = min(_TOKEN_EXPIRY_MARGIN, expires_in / 2)
+        return token, self._clock() + expires_in - margin
+
+
 # -- the connector -------------------------------------------------------------------------
 class ZendeskConnector(Connector):
     type_name = "zendesk"
@@ -411,20 +545,38 @@ class ZendeskConnector(Connector):
         *,
         http: HttpClient | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(name, settings)
         self.settings: ZendeskSettings = settings
-        auth = settings.auth_header()
-        if http is None and auth is not None:
-            http = HttpClient(
+        self.token: ClientCredentialsToken | None = None
+        if http is None and settings.has_credentials:
+            http = self._make_http(settings, sleep, clock)
+        self._http = http
+        self._group_ids: dict[str, int] | None = None
+
+    def _make_http(
+        self,
+        settings: ZendeskSettings,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+    ) -> HttpClient:
+        def client(**auth: Any) -> HttpClient:
+            return HttpClient(
                 f"{settings.base_url}/api/v2/",
-                headers={"Authorization": auth},
                 timeout=settings.timeout_seconds,
                 max_retries=settings.max_retries,
                 sleep=sleep,
+                clock=clock,
+                **auth,
             )
-        self._http = http
-        self._group_ids: dict[str, int] | None = None
+
+        if settings.uses_client_credentials:
+            # The token endpoint gets a client of its own: it must not send the (missing
+            # or expired) bearer token, nor recurse into renewing it on a 401.
+            self.token = ClientCredentialsToken(settings, client(), clock)
+            return client(auth=self.token.headers, on_unauthorized=self.token.renew)
+        return client(headers={"Authorization": settings.auth_header()})
 
     # -- inbound -------------------------------------------------------------------------
     def _signature(self, timestamp: str, body: bytes) -> str:
@@ -664,32 +816,39 @@ class ZendeskConnector(Connector):
     def http(self) -> HttpClient:
         if not self.settings.has_credentials or self._http is None:
             raise NotConfigured(
-                f"connector {self.name!r} has no Zendesk API credentials; set email and "
-                "api_token, or oauth_token"
+                f"connector {self.name!r} has no Zendesk API credentials; set "
+                "oauth_client_id + oauth_client_secret, oauth_token, or email + api_token"
             )
         return self._http
 
-    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Cursor pagination: follow ``links.next`` while ``meta.has_more`` says so."""
+    def _pages(
+        self, path: str, params: dict[str, Any], max_pages: int = _MAX_PAGES
+    ) -> Iterator[dict[str, Any]]:
+        """Follow cursor pages (``links.next`` while ``meta.has_more``) or, from endpoints
+        that ignore ``page[size]``, offset pages (``next_page``)."""
         http = self.http
         url = path
         query: dict[str, Any] | None = params
         seen: set[str] = set()
-        for _ in range(_MAX_PAGES):
+        for _ in range(max_pages):
             page = http.get(url, params=query)
             if not isinstance(page, dict):
                 return
             yield page
             meta, links = page.get("meta") or {}, page.get("links") or {}
-            next_url = links.get("next")
-            if not meta.get("has_more") or not next_url:
+            if "has_more" in meta:
+                # A cursor page's last link stays set after the end; has_more decides.
+                next_url = links.get("next") if meta.get("has_more") else None
+            else:
+                next_url = page.get("next_page")
+            if not next_url:
                 return
             if next_url in seen:
                 raise HelpdeskError(f"Zendesk paging repeated itself at {next_url}")
             seen.add(next_url)
             url, query = next_url, None  # the link already carries every parameter
         # Stopping quietly would drop the newest comments, which matter most.
-        raise HelpdeskError(f"{path}: more than {_MAX_PAGES} pages; refusing to read on")
+        raise HelpdeskError(f"{path}: more than {max_pages} pages; refusing to read on")
 
     def fetch_conversation(self, ticket_id: str) -> list[Message]:
         comments: list[dict[str, Any]] = []
@@ -786,6 +945,221 @@ class ZendeskConnector(Connector):
         if count == 0:
             return f"authenticated to {host}; no groups visible, so escalations cannot reassign"
         return f"authenticated to {host}; {count} group visible"
+
+    def check_bot_identity(self) -> str:
+        bot = self.settings.bot_user_id
+        data = self.http.get("users/me.json")
+        user = data.get("user") if isinstance(data, dict) else None
+        user = user if isinstance(user, dict) else {}
+        user_id = user.get("id")
+        if user_id is None:
+            # users/me answers 200 with an anonymous user instead of 401 on bad credentials.
+            raise HelpdeskError(
+                "Zendesk answered users/me as an anonymous user (no id): the credentials "
+                "were not accepted, so the bot's identity cannot be confirmed",
+                retryable=False,
+            )
+        who = f"user {user_id} ({user.get('name') or 'no name'}, {user.get('role') or 'no role'})"
+        if bot is None:
+            raise HelpdeskError(
+                f"bot_user_id is not set; the credentials act as {who}: set "
+                f'bot_user_id: "{user_id}"',
+                retryable=False,
+            )
+        if str(user_id) != bot:
+            raise HelpdeskError(
+                f"the credentials act as {who}, but bot_user_id is {bot}: the bot's replies "
+                f"will be written by {user_id}, which it would not recognise as its own and "
+                "would take for a human agent's (and go quiet); set "
+                f'bot_user_id: "{user_id}" or use the bot user\'s credentials',
+                retryable=False,
+            )
+        return f"bot is {who}, the user the credentials act as"
+
+    def list_help_articles(self) -> Iterator[HelpArticle]:
+        pages = self._pages(
+            "help_center/articles.json", {"page[size]": _PAGE_SIZE}, _MAX_ARTICLE_PAGES
+        )
+        for page in pages:
+            for item in page.get("articles") or []:
+                if not isinstance(item, dict) or item.get("id") is None:
+                    continue
+                # Drafts are unpublished, and a user segment limits who may read an
+                # article: neither may be quoted to a customer.
+                if item.get("draft") or item.get("user_segment_id") is not None:
+                    continue
+                if item.get("user_segment_ids"):
+                    continue
+                section = item.get("section_id")
+                yield HelpArticle(
+                    id=str(item["id"]),
+                    title=str(item.get("title") or ""),
+                    body_html=str(item.get("body") or ""),
+                    url=item.get("html_url") or None,
+                    updated_at=_parse_time(item.get("updated_at")),
+                    locale=item.get("locale") or None,
+                    section=str(section) if section is not None else None,
+                )
+
+    # -- wiring --------------------------------------------------------------------------
+    @property
+    def wiring_name(self) -> str:
+        """Name of the webhook and title of the trigger ``connect`` manages; finding them
+        again by this name is what makes a second run update instead of duplicate."""
+        return f"helpdesk-bridge: {self.name}"
+
+    def webhook_definition(self, webhook_url: str) -> dict[str, Any]:
+        return {
+            "name": self.wiring_name,
+            "description": (
+                "Receives ticket comments from the trigger of the same name. Managed by "
+                "helpdesk-bridge connect."
+            ),
+            "status": "active",
+            "endpoint": webhook_url,
+            "http_method": "POST",
+            "request_format": "json",
+            # Trigger-connected: the trigger's action sends our own JSON body.
+            "subscriptions": [_TRIGGER_SUBSCRIPTION],
+        }
+
+    def trigger_definition(self, webhook_id: str) -> dict[str, Any]:
+        return {
+            "title": self.wiring_name,
+            "description": (
+                "Sends every new comment, public or internal, to helpdesk-bridge, except "
+                "updates made through the API. Managed by helpdesk-bridge connect; edits "
+                "are overwritten when it runs again."
+            ),
+            "active": True,
+            "conditions": {
+                "all": [
+                    # Any comment: internal notes too, so an agent taking over is noticed
+                    # at once rather than at the bot's next reply.
+                    {"field": "comment_is_public", "value": "not_relevant"},
+                    # Not API updates: the bot's own replies would otherwise come back.
+                    {"field": "current_via_id", "operator": "is_not", "value": _VIA_WEB_SERVICE},
+                ],
+                "any": [],
+            },
+            "actions": [
+                {
+                    "field": "notification_webhook",
+                    "value": [webhook_id, json.dumps(TRIGGER_BODY_TEMPLATE, indent=2)],
+                }
+            ],
+        }
+
+    def connect(self, webhook_url: str) -> WiringResult:
+        parts = urlsplit(webhook_url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise HelpdeskError(f"not an absolute http(s) URL: {webhook_url!r}")
+        lines: list[str] = []
+        webhook_id = self._ensure_webhook(webhook_url, lines)
+        secret = self._signing_secret(webhook_id)
+        self._ensure_trigger(webhook_id, lines)
+        lines.append(
+            "comments made through the API (the bot's and other integrations') do not fire "
+            "the trigger; the bridge still sees them when it re-reads a ticket"
+        )
+        lines.append(f"ZENDESK_SIGNING_SECRET={secret}")
+        if secret == self.settings.signing_secret:
+            lines.append(f"connectors.{self.name}.signing_secret already holds this secret")
+        else:
+            lines.append(
+                f"put it in the config as connectors.{self.name}.signing_secret (e.g. "
+                "signing_secret: ${ZENDESK_SIGNING_SECRET}) and restart the web process; "
+                "until then deliveries are refused as badly signed"
+            )
+        return WiringResult(automated=True, lines=tuple(lines))
+
+    def _ensure_webhook(self, webhook_url: str, lines: list[str]) -> str:
+        """Reuse our webhook (matched by endpoint, then name), correcting it if needed,
+        or create it; return its id."""
+        wanted = self.webhook_definition(webhook_url)
+        candidates = [
+            item
+            for page in self._pages("webhooks", {"page[size]": _PAGE_SIZE})
+            for item in page.get("webhooks") or []
+            if isinstance(item, dict)
+            # Subscriptions are fixed at creation; an event-subscribed webhook cannot be
+            # the target of a trigger, so it is not ours to reuse.
+            and _TRIGGER_SUBSCRIPTION in (item.get("subscriptions") or [])
+        ]
+
+        def rank(item: Mapping[str, Any]) -> int:
+            same_url = item.get("endpoint") == webhook_url
+            same_name = item.get("name") == self.wiring_name
+            return 2 * same_url + same_name
+
+        ranked = sorted((w for w in candidates if rank(w)), key=rank, reverse=True)
+        if not ranked:
+            created = self.http.post("webhooks", json={"webhook": wanted})
+            webhook_id = self._webhook_id(created)
+            lines.append(f"created webhook {self.wiring_name!r} ({webhook_id}) -> {webhook_url}")
+            return webhook_id
+
+        found = ranked[0]
+        webhook_id = self._webhook_id({"webhook": found})
+        keys = ("name", "status", "endpoint", "http_method", "request_format")
+        stale = [key for key in keys if found.get(key) != wanted[key]]
+        if stale:
+            self.http.put(f"webhooks/{webhook_id}", json={"webhook": wanted})
+            lines.append(
+                f"updated webhook {found.get('name')!r} ({webhook_id}): "
+                f"{', '.join(stale)} -> {webhook_url}"
+            )
+        else:
+            lines.append(
+                f"webhook {self.wiring_name!r} ({webhook_id}) already sends to {webhook_url}"
+            )
+        return webhook_id
+
+    @staticmethod
+    def _webhook_id(response: Any) -> str:
+        webhook = response.get("webhook") if isinstance(response, dict) else None
+        webhook_id = webhook.get("id") if isinstance(webhook, dict) else None
+        # The id goes into URL paths: accept only what Zendesk's ULID-like ids look like.
+        if not isinstance(webhook_id, str) or not _WEBHOOK_ID.fullmatch(webhook_id):
+            raise HelpdeskError(f"Zendesk returned a webhook without a usable id: {webhook_id!r}")
+        return webhook_id
+
+    def _signing_secret(self, webhook_id: str) -> str:
+        data = self.http.get(f"webhooks/{webhook_id}/signing_secret")
+        holder = data.get("signing_secret") if isinstance(data, dict) else None
+        secret = holder.get("secret") if isinstance(holder, dict) else None
+        if not isinstance(secret, str) or not secret:
+            raise HelpdeskError(f"Zendesk returned no signing secret for webhook {webhook_id}")
+        return secret
+
+    def _ensure_trigger(self, webhook_id: str, lines: list[str]) -> None:
+        """Create our trigger, or rewrite the one with our title to the current definition."""
+        ours = [
+            item
+            for page in self._pages("triggers.json", {"page[size]": _PAGE_SIZE})
+            for item in page.get("triggers") or []
+            if isinstance(item, dict) and item.get("title") == self.wiring_name
+        ]
+        body = {"trigger": self.trigger_definition(webhook_id)}
+        if not ours:
+            created = self.http.post("triggers.json", json=body)
+            trigger = created.get("trigger") if isinstance(created, dict) else None
+            trigger_id = trigger.get("id") if isinstance(trigger, dict) else None
+            lines.append(f"created trigger {self.wiring_name!r} ({trigger_id})")
+            return
+        # The oldest (lowest id) is the one earlier runs have been updating.
+        ours.sort(key=lambda item: int(item["id"]) if str(item.get("id")).isdigit() else 2**63)
+        trigger_id = str(ours[0].get("id"))
+        if not (trigger_id.isascii() and trigger_id.isdigit()):
+            raise HelpdeskError(f"Zendesk listed a trigger without a usable id: {trigger_id!r}")
+        # A PUT replaces conditions and actions wholesale, so this is safe to repeat.
+        self.http.put(f"triggers/{trigger_id}.json", json=body)
+        lines.append(f"updated trigger {self.wiring_name!r} ({trigger_id})")
+        for extra in ours[1:]:
+            lines.append(
+                f"another trigger is also titled {self.wiring_name!r} ({extra.get('id')}); "
+                "delete it in Admin Center, or comments are sent twice"
+            )
 
     # -- helpers -------------------------------------------------------------------------
     @staticmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -23,10 +24,16 @@ from tests.conftest import REPO_ROOT
 from tests.helpers import signed, trigger_body
 
 GROUPS = "https://acme.zendesk.test/api/v2/groups.json"
+ME = "https://acme.zendesk.test/api/v2/users/me.json"
+
+
+def me(user_id: int | None = 1000) -> dict[str, Any]:
+    return {"user": {"id": user_id, "name": "Notebird Bot", "role": "agent"}}
+
+
 HOW_TO = "How do I reset my password?"
 HUMAN = "I want to talk to a real person"
 EXAMPLE_CONFIG = REPO_ROOT / "config.example.yaml"
-EXAMPLE_WEBHOOKS = sorted((REPO_ROOT / "examples" / "webhooks" / "zendesk").glob("*.json"))
 
 Serve = Callable[[AppConfig, Store], LiveServer]
 
@@ -160,12 +167,14 @@ def groups_page() -> dict[str, Any]:
 def test_doctor_passes_when_credentials_work_and_routed_groups_exist(
     tmp_path: Path, database_url: str, zendesk: responses.RequestsMock
 ) -> None:
+    zendesk.get(ME, json=me())
     zendesk.get(GROUPS, json=groups_page())
     path = write_config(tmp_path, database_url)
 
     result = invoke("doctor", "--config", str(path))
 
     assert result.exit_code == 0, result.output
+    assert lines_with(result.output, "ok      connector acme bot identity:")
     assert "FAILED" not in result.output
     assert lines_with(result.output, f"ok      config: {path}")
     assert lines_with(result.output, "ok      database:")
@@ -179,6 +188,7 @@ def test_doctor_passes_when_credentials_work_and_routed_groups_exist(
 def test_doctor_fails_naming_a_routed_group_the_helpdesk_does_not_have(
     tmp_path: Path, database_url: str, zendesk: responses.RequestsMock
 ) -> None:
+    zendesk.get(ME, json=me())
     zendesk.get(GROUPS, json=groups_page())
     routing = {"routing": {"rules": [{"reason": "human_request", "group": "Billing"}]}}
     path = write_config(tmp_path, database_url, routing)
@@ -190,6 +200,21 @@ def test_doctor_fails_naming_a_routed_group_the_helpdesk_does_not_have(
     assert failed.startswith("FAILED  connector acme group 'Billing': not found in the helpdesk")
     assert lines_with(result.output, "ok      connector acme group 'Support': exists")
     assert not lines_with(result.output, "ok      connector acme group 'Tier 2'")
+
+
+def test_doctor_fails_when_the_credentials_are_not_the_bot_user(
+    tmp_path: Path, database_url: str, zendesk: responses.RequestsMock
+) -> None:
+    zendesk.get(ME, json=me(4242))
+    zendesk.get(GROUPS, json=groups_page())
+    path = write_config(tmp_path, database_url)
+
+    result = invoke("doctor", "--config", str(path))
+
+    assert result.exit_code == 1
+    [failed] = lines_with(result.output, "FAILED")
+    assert failed.startswith("FAILED  connector acme bot identity:")
+    assert "4242" in failed
 
 
 def test_doctor_fails_with_the_reason_when_credentials_are_rejected(
@@ -359,17 +384,31 @@ def test_replay_to_a_server_that_is_not_running_fails(tmp_path: Path, database_u
     assert result.output.startswith(f"{body}: failed: ")
 
 
+@pytest.mark.parametrize(
+    ("connector_name", "helpdesk"),
+    [
+        ("example-zendesk", "zendesk"),
+        ("example-intercom", "intercom"),
+        ("example-freshdesk", "freshdesk"),
+    ],
+)
 def test_shipped_example_webhooks_replay_against_the_shipped_config(
-    tmp_path: Path, database_url: str, live_server: Serve, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    database_url: str,
+    live_server: Serve,
+    monkeypatch: pytest.MonkeyPatch,
+    connector_name: str,
+    helpdesk: str,
 ) -> None:
-    assert EXAMPLE_WEBHOOKS, "examples/webhooks/zendesk has no example bodies"
+    examples = sorted((REPO_ROOT / "examples" / "webhooks" / helpdesk).glob("*.json"))
+    assert examples, f"examples/webhooks/{helpdesk} has no example bodies"
     env = {"HELPDESK_BRIDGE_DATA": str(tmp_path / "var"), "DATABASE_URL": database_url}
-    for name in ("BROKER_URL", "ZENDESK_SUBDOMAIN", "ZENDESK_SIGNING_SECRET"):
-        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith(("ZENDESK_", "INTERCOM_", "FRESHDESK_")) or name == "BROKER_URL":
+            monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     config = load_config(EXAMPLE_CONFIG, env=env)
-    [connector_name] = config.connectors
     store = Store(config.database_url)
     store.migrate()
     try:
@@ -382,17 +421,17 @@ def test_shipped_example_webhooks_replay_against_the_shipped_config(
             connector_name,
             "--url",
             server.url,
-            *map(str, EXAMPLE_WEBHOOKS),
+            *map(str, examples),
         )
     finally:
         store.dispose()
 
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert len(lines) == len(EXAMPLE_WEBHOOKS)
-    for file, line in zip(EXAMPLE_WEBHOOKS, lines, strict=True):
+    assert len(lines) == len(examples)
+    for file, line in zip(examples, lines, strict=True):
         assert line.startswith(f"{file}: 202 "), line
-    assert len(server.enqueued) == len(EXAMPLE_WEBHOOKS)
+    assert len(server.enqueued) == len(examples)
 
 
 # -- migrate -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ import responses
 
 import bridge
 from connectors.base import HelpdeskError
-from connectors.http import HttpClient, parse_retry_after, vendor_message
+from connectors.http import HttpClient, parse_rate_limit, parse_retry_after, vendor_message
 
 BASE = "https://acme.zendesk.com/api/v2/"
 URL = BASE + "tickets/1.json"
@@ -350,3 +351,400 @@ def test_vendor_message_is_truncated() -> None:
 
     assert message is not None
     assert len(message) == 500
+
+
+# -- rate limits ---------------------------------------------------------------------------
+T0 = 1_700_000_000.0  # a fixed "now" for the client's clock
+
+
+class Clock:
+    """A settable clock; sleeping through ``sleeps`` does not move it unless told to."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def paced_client(sleeps: list[float], clock: Clock, **overrides: Any) -> HttpClient:
+    return make_client(sleeps, clock=clock, **overrides)
+
+
+@pytest.mark.parametrize(
+    ("headers", "limit", "remaining", "reset_in", "assumed", "cost"),
+    [
+        # Zendesk, as recorded in 2024 (both spellings at once)
+        (
+            {
+                "x-rate-limit": "700",
+                "x-rate-limit-remaining": "697",
+                "ratelimit-limit": "700",
+                "ratelimit-remaining": "697",
+                "ratelimit-reset": "48",
+            },
+            700,
+            697,
+            48.0,
+            False,
+            None,
+        ),
+        # Zendesk, as recorded in 2023
+        (
+            {"Rate-Limit": "400", "Rate-Limit-Remaining": "12", "Rate-Limit-Reset": "20"},
+            400,
+            12,
+            20.0,
+            False,
+            None,
+        ),
+        # Intercom: the reset is a Unix time
+        (
+            {
+                "X-RateLimit-Limit": "167",
+                "X-RateLimit-Remaining": "3",
+                "X-RateLimit-Reset": str(int(T0) + 7),
+            },
+            167,
+            3,
+            7.0,
+            False,
+            None,
+        ),
+        # Freshdesk: no reset header, so the per-minute window is assumed
+        (
+            {
+                "X-RateLimit-Total": "200",
+                "X-RateLimit-Remaining": "150",
+                "X-RateLimit-Used-CurrentRequest": "2",
+            },
+            200,
+            150,
+            60.0,
+            True,
+            2,
+        ),
+        # Freshdesk's older name for the used-credits header
+        (
+            {"X-RateLimit-Total": "50", "X-RateLimit-Remaining": "49", "X-RateLimit-Used": "1"},
+            50,
+            49,
+            60.0,
+            True,
+            1,
+        ),
+        # the IETF draft's parameters and comma-joined repeats
+        ({"RateLimit-Limit": "700;w=60", "RateLimit-Remaining": "5, 5"}, 700, 5, 60.0, True, None),
+    ],
+)
+def test_rate_limit_headers_in_every_vendor_spelling(
+    headers: dict[str, str],
+    limit: int,
+    remaining: int,
+    reset_in: float,
+    assumed: bool,
+    cost: int | None,
+) -> None:
+    state = parse_rate_limit(headers, T0, default_window=60.0)
+
+    assert state is not None
+    assert (state.limit, state.remaining, state.cost) == (limit, remaining, cost)
+    assert state.reset_in(T0) == reset_in
+    assert state.reset_assumed is assumed
+
+
+def test_responses_without_rate_limit_headers_describe_no_budget() -> None:
+    assert parse_rate_limit({"Content-Type": "application/json"}, T0, 60.0) is None
+
+
+@responses.activate
+def test_last_seen_budget_is_exposed(sleeps: list[float]) -> None:
+    clock = Clock()
+    responses.add(
+        responses.GET,
+        URL,
+        json={},
+        headers={"x-rate-limit": "700", "x-rate-limit-remaining": "697", "ratelimit-reset": "48"},
+    )
+    client = paced_client(sleeps, clock)
+
+    assert client.rate_limit is None
+    client.get("tickets/1.json")
+
+    assert client.rate_limit is not None
+    assert (client.rate_limit.limit, client.rate_limit.remaining) == (700, 697)
+    assert client.rate_limit.reset_at == T0 + 48
+    assert client.rate_limit_is_low() is False
+
+
+@responses.activate
+def test_low_remaining_pauses_for_the_reset_before_the_next_request(sleeps: list[float]) -> None:
+    clock = Clock()
+    # 30 of 700 left is under the 5 % reserve.
+    low = {"ratelimit-limit": "700", "ratelimit-remaining": "30", "ratelimit-reset": "8"}
+    responses.add(responses.GET, URL, json={"n": 1}, headers=low)
+    responses.add(responses.GET, URL, json={"n": 2}, headers={"ratelimit-remaining": "699"})
+    responses.add(responses.GET, URL, json={"n": 3})
+    client = paced_client(sleeps, clock)
+
+    client.get("tickets/1.json")
+    assert sleeps == []  # the request that reported the low budget was not held up
+    client.get("tickets/1.json")
+    client.get("tickets/1.json")
+
+    assert sleeps == [8.0]  # once, before the second request; the third sees a fresh budget
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_long_reset_raises_retryable_without_sending(sleeps: list[float]) -> None:
+    clock = Clock()
+    responses.add(
+        responses.GET,
+        URL,
+        json={},
+        headers={"x-rate-limit": "700", "x-rate-limit-remaining": "2", "ratelimit-reset": "48"},
+    )
+    client = paced_client(sleeps, clock)
+    client.get("tickets/1.json")
+
+    with pytest.raises(HelpdeskError, match="rate limit nearly used up") as caught:
+        client.put("tickets/1.json", json={"ticket": {}})
+
+    assert caught.value.retryable is True
+    assert caught.value.retry_after == 48.0
+    assert "2 of 700 calls left" in str(caught.value)
+    assert len(responses.calls) == 1  # the PUT never left
+    assert sleeps == []
+
+
+@responses.activate
+def test_budget_is_not_waited_for_once_its_window_has_passed(sleeps: list[float]) -> None:
+    clock = Clock()
+    responses.add(
+        responses.GET,
+        URL,
+        json={},
+        headers={
+            "X-RateLimit-Limit": "167",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(int(T0) + 30),
+        },
+    )
+    client = paced_client(sleeps, clock)
+    client.get("tickets/1.json")
+
+    clock.now = T0 + 31
+    client.get("tickets/1.json")
+
+    assert sleeps == []
+    assert len(responses.calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("headers", "low"),
+    [
+        ({"x-rate-limit": "700", "x-rate-limit-remaining": "35"}, True),  # exactly 5 %
+        ({"x-rate-limit": "700", "x-rate-limit-remaining": "36"}, False),
+        ({"x-rate-limit": "20", "x-rate-limit-remaining": "2"}, True),  # the absolute floor
+        ({"x-rate-limit": "20", "x-rate-limit-remaining": "3"}, False),
+        ({"x-rate-limit-remaining": "2"}, True),  # no limit stated: only the floor applies
+        ({"x-rate-limit-remaining": "3"}, False),
+    ],
+)
+def test_what_counts_as_a_low_budget(headers: dict[str, str], low: bool) -> None:
+    client = make_client([])
+
+    assert client.rate_limit_is_low(parse_rate_limit(headers, T0, 60.0)) is low
+
+
+def test_reserve_and_floor_are_configurable() -> None:
+    client = make_client([], rate_limit_reserve=0.5, rate_limit_min_remaining=0)
+    state = parse_rate_limit({"x-rate-limit": "100", "x-rate-limit-remaining": "50"}, T0, None)
+
+    assert client.rate_limit_is_low(state) is True
+    assert state is not None
+    assert client.rate_limit_is_low(dataclasses.replace(state, remaining=51)) is False
+
+
+@responses.activate
+def test_freshdesk_budget_without_reset_waits_for_the_assumed_minute(sleeps: list[float]) -> None:
+    clock = Clock()
+    responses.add(
+        responses.GET,
+        URL,
+        json={},
+        headers={"X-RateLimit-Total": "50", "X-RateLimit-Remaining": "1"},
+    )
+    client = paced_client(sleeps, clock)
+    client.get("tickets/1.json")
+
+    with pytest.raises(HelpdeskError) as caught:
+        client.get("tickets/1.json")
+
+    assert caught.value.retry_after == 60.0
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_429_without_retry_after_waits_for_the_reset_header(sleeps: list[float]) -> None:
+    clock = Clock()
+    responses.add(
+        responses.GET,
+        URL,
+        status=429,
+        body=RATE_LIMIT_TEXT,
+        content_type="text/plain",
+        headers={"ratelimit-limit": "700", "ratelimit-remaining": "0", "ratelimit-reset": "6"},
+    )
+    responses.add(responses.GET, URL, json={"ok": True})
+
+    assert paced_client(sleeps, clock).get("tickets/1.json") == {"ok": True}
+
+    # One pause for the reset; the 0-remaining budget is not waited for a second time.
+    assert sleeps == [6.0]
+
+
+@responses.activate
+def test_429_with_a_long_reset_and_no_retry_after_is_handed_to_the_caller(
+    sleeps: list[float],
+) -> None:
+    responses.add(
+        responses.GET,
+        URL,
+        status=429,
+        json={"type": "error.list", "errors": [{"code": "rate_limit_exceeded"}]},
+        headers={
+            "X-RateLimit-Limit": "167",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(int(T0) + 40),
+        },
+    )
+
+    with pytest.raises(HelpdeskError) as caught:
+        paced_client(sleeps, Clock()).get("tickets/1.json")
+
+    assert caught.value.retryable is True
+    assert caught.value.retry_after == 40.0
+    assert len(responses.calls) == 1
+    assert sleeps == []
+
+
+@responses.activate
+def test_429_with_a_negative_retry_after_backs_off_instead_of_hammering(
+    sleeps: list[float],
+) -> None:
+    rate_limited("-1")  # Freshdesk has sent this
+    responses.add(responses.GET, URL, json={})
+
+    make_client(sleeps).get("tickets/1.json")
+
+    assert sleeps == [0.75]  # backoff with jitter at its midpoint, not 0
+
+
+@responses.activate
+def test_429_without_budget_headers_keeps_the_last_budget(sleeps: list[float]) -> None:
+    clock = Clock()
+    responses.add(
+        responses.GET,
+        URL,
+        json={},
+        headers={"X-RateLimit-Total": "200", "X-RateLimit-Remaining": "150"},
+    )
+    rate_limited("2")
+    responses.add(responses.GET, URL, json={})
+    client = paced_client(sleeps, clock)
+
+    client.get("tickets/1.json")
+    client.get("tickets/1.json")
+
+    assert client.rate_limit is not None
+    assert client.rate_limit.remaining == 150
+    assert sleeps == [2.0]
+
+
+# -- per-request credentials ----------------------------------------------------------------
+class TokenSource:
+    """Hands out numbered tokens; ``renew`` moves on to the next one."""
+
+    def __init__(self, renews: bool = True) -> None:
+        self.number = 1
+        self.renewals = 0
+        self.renews = renews
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer token-{self.number}"}
+
+    def renew(self) -> bool:
+        self.renewals += 1
+        if self.renews:
+            self.number += 1
+        return self.renews
+
+
+def sent_tokens() -> list[str]:
+    return [call.request.headers["Authorization"] for call in responses.calls]
+
+
+@responses.activate
+def test_auth_hook_supplies_headers_for_every_request(sleeps: list[float]) -> None:
+    tokens = TokenSource()
+    responses.add(responses.GET, URL, json={})
+    client = make_client(sleeps, headers=None, auth=tokens.headers)
+
+    client.get("tickets/1.json")
+    tokens.number = 2
+    client.get("tickets/1.json")
+
+    assert sent_tokens() == ["Bearer token-1", "Bearer token-2"]
+    assert responses.calls[0].request.headers["Accept"] == "application/json"
+
+
+@responses.activate
+def test_401_renews_the_credentials_and_resends_once_even_a_write(sleeps: list[float]) -> None:
+    tokens = TokenSource()
+    responses.add(responses.POST, URL, status=401, json={"error": "Couldn't authenticate you"})
+    responses.add(responses.POST, URL, json={"ok": True})
+    client = make_client(
+        sleeps, headers=None, max_retries=0, auth=tokens.headers, on_unauthorized=tokens.renew
+    )
+
+    assert client.post("tickets/1.json", json={"x": 1}, idempotent=False) == {"ok": True}
+
+    assert sent_tokens() == ["Bearer token-1", "Bearer token-2"]
+    assert sleeps == []
+
+
+@responses.activate
+def test_second_401_is_reported_not_renewed_again(sleeps: list[float]) -> None:
+    tokens = TokenSource()
+    responses.add(responses.GET, URL, status=401, json={"error": "Couldn't authenticate you"})
+    client = make_client(sleeps, headers=None, auth=tokens.headers, on_unauthorized=tokens.renew)
+
+    with pytest.raises(HelpdeskError, match="credentials were rejected") as caught:
+        client.get("tickets/1.json")
+
+    assert caught.value.status == 401
+    assert tokens.renewals == 1
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_401_is_not_resent_when_nothing_was_renewed(sleeps: list[float]) -> None:
+    tokens = TokenSource(renews=False)
+    responses.add(responses.GET, URL, status=401, json={"error": "Couldn't authenticate you"})
+    client = make_client(sleeps, headers=None, auth=tokens.headers, on_unauthorized=tokens.renew)
+
+    with pytest.raises(HelpdeskError):
+        client.get("tickets/1.json")
+
+    assert len(responses.calls) == 1
+
+
+def test_oauth_error_descriptions_are_kept() -> None:
+    response = requests.Response()
+    response.status_code = 401
+    response._content = b'{"error":"invalid_client","error_description":"Client not found"}'
+    response.headers["Content-Type"] = "application/json"
+
+    assert vendor_message(response) == "invalid_client: Client not found"

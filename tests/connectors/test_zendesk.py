@@ -7,10 +7,12 @@ import copy
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import responses
@@ -22,6 +24,7 @@ from bridge.events import Event, Role
 from connectors.base import (
     BadSignature,
     Group,
+    HelpArticle,
     HelpdeskError,
     MalformedPayload,
     NotConfigured,
@@ -36,6 +39,7 @@ from connectors.zendesk import (
     ZendeskSettings,
     ZendeskSettingsSchema,
 )
+from tests.openapi_contract import assert_valid_request, load_spec
 
 # The static secret Zendesk signs builder test requests with (zendesk.md §1.6).
 DOC_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
@@ -142,7 +146,61 @@ def test_settings_accept_base_url_override_and_numeric_bot_id() -> None:
                 "oauth_token": "o",
                 "bot_user_id": "1",
             },
-            {"oauth_token": "not both"},
+            {"oauth_token": "only one kind of credentials"},
+        ),
+        (
+            {
+                "subdomain": "acme",
+                "signing_secret": SECRET,
+                "oauth_client_id": "bridge",
+                "bot_user_id": "1",
+            },
+            {"oauth_client_secret": "required when oauth_client_id is set"},
+        ),
+        (
+            {
+                "subdomain": "acme",
+                "signing_secret": SECRET,
+                "oauth_client_secret": "s",
+                "bot_user_id": "1",
+            },
+            {"oauth_client_id": "required when oauth_client_secret is set"},
+        ),
+        (
+            {
+                "subdomain": "acme",
+                "signing_secret": SECRET,
+                "oauth_client_id": "bridge",
+                "oauth_client_secret": "s",
+                "oauth_token": "o",
+                "bot_user_id": "1",
+            },
+            {"oauth_client_id": "only one kind of credentials"},
+        ),
+        (
+            {
+                "subdomain": "acme",
+                "signing_secret": SECRET,
+                "oauth_client_id": "bridge",
+                "oauth_client_secret": "s",
+                "email": "a@example.com",
+                "api_token": "t",
+            },
+            {
+                "oauth_client_id": "only one kind of credentials",
+                "bot_user_id": "required when API credentials are set",
+            },
+        ),
+        (
+            {"subdomain": "acme", "signing_secret": SECRET, "oauth_scopes": "read"},
+            {"oauth_scopes": "only used with oauth_client_id"},
+        ),
+        (
+            {"subdomain": "acme", "signing_secret": SECRET, "oauth_client_id": "bridge"},
+            {
+                "oauth_client_secret": "required when oauth_client_id is set",
+                "bot_user_id": "required when API credentials are set",
+            },
         ),
         (
             {"subdomain": "acme", "signing_secret": SECRET, "oauth_token": "o"},
@@ -607,6 +665,9 @@ def test_shipped_examples_cover_every_template_key() -> None:
         lambda c: c.list_groups(),
         lambda c: c.check_credentials(),
         lambda c: c.escalate("1", "note", "Support", ["a"]),
+        lambda c: c.check_bot_identity(),
+        lambda c: list(c.list_help_articles()),
+        lambda c: c.connect("https://bridge.example.com/webhooks/support"),
     ],
 )
 @responses.activate
@@ -795,6 +856,64 @@ def test_check_credentials_reports_rejected_credentials() -> None:
 
 
 # -- REST: writing -------------------------------------------------------------------------
+SPEC = "zendesk-support.yaml"
+# The request shape zendesk.md §1.2 documents for the webhooks API (which is not in the spec).
+WEBHOOK_KEYS = {
+    "name",
+    "description",
+    "status",
+    "endpoint",
+    "http_method",
+    "request_format",
+    "subscriptions",
+    "authentication",
+}
+
+
+def assert_requests_match_contract() -> int:
+    """Check every request body sent so far against Zendesk's documented request shapes.
+
+    Support endpoints are validated against the OpenAPI description; the tags endpoints are
+    in it without a body schema, and the webhooks API is not in it at all, so those are
+    matched against the documented shapes explicitly. Returns how many bodies were checked.
+    """
+    checked = 0
+    for call in responses.calls:
+        request = call.request
+        if not request.body:
+            continue
+        body = json.loads(request.body)
+        path = urlsplit(request.url or "").path
+        method = request.method or ""
+        if path.startswith("/api/v2/webhooks"):
+            assert_webhook_request(method, path, body)
+        elif re.fullmatch(r"/api/v2/tickets/\d+/tags(\.json)?", path):
+            operation = load_spec(SPEC)["paths"]["/api/v2/tickets/{ticket_id}/tags"]
+            assert method.lower() in operation
+            assert set(body) == {"tags"}
+            assert body["tags"] and all(isinstance(tag, str) for tag in body["tags"])
+        elif path == "/oauth/tokens":
+            continue  # checked field by field in the OAuth tests
+        else:
+            assert_valid_request(SPEC, method, request.url or "", body)
+        checked += 1
+    return checked
+
+
+def assert_webhook_request(method: str, path: str, body: Any) -> None:
+    assert re.fullmatch(r"/api/v2/webhooks(/[A-Za-z0-9]+)?", path), path
+    assert method == ("POST" if path == "/api/v2/webhooks" else "PUT")
+    assert set(body) == {"webhook"}
+    webhook = body["webhook"]
+    assert set(webhook) <= WEBHOOK_KEYS
+    assert webhook["status"] == "active"
+    assert webhook["http_method"] == "POST"
+    assert webhook["request_format"] == "json"
+    assert webhook["subscriptions"] == ["conditional_ticket_events"]
+    assert urlsplit(webhook["endpoint"]).scheme == "https"
+    assert isinstance(webhook["name"], str) and webhook["name"]
+
+
 def put_ticket(ticket_id: str, expected: dict[str, Any], response: Any) -> None:
     responses.add(
         responses.PUT,
@@ -827,6 +946,7 @@ def test_post_reply_is_a_public_comment_and_returns_its_id(fixture_json: Fixture
     comment_id = make_connector().post_reply("35436", "Here is how to reset it.")
 
     assert comment_id == "206091192547"
+    assert assert_requests_match_contract() == 1
 
 
 @responses.activate
@@ -838,6 +958,7 @@ def test_post_note_is_a_private_comment(fixture_json: FixtureJson) -> None:
     )
 
     assert make_connector().post_note("35436", "Brief for the team.") == "206091192547"
+    assert assert_requests_match_contract() == 1
 
 
 @responses.activate
@@ -866,6 +987,7 @@ def test_reply_is_retried_when_rate_limited(fixture_json: FixtureJson) -> None:
 
     assert make_connector(sleeps).post_reply("35436", "hello") == "206091192547"
     assert sleeps == [3.0]
+    assert assert_requests_match_contract() == 2
 
 
 @responses.activate
@@ -882,6 +1004,7 @@ def test_assign_group_by_name_resolves_once_and_clears_assignee(
 
     assert len(written("GET")) == 1  # the name map is cached on the instance
     assert len(written("PUT")) == 2
+    assert assert_requests_match_contract() == 2
 
 
 @responses.activate
@@ -891,6 +1014,7 @@ def test_assign_group_by_id_needs_no_lookup() -> None:
     make_connector().assign_group("7", "360001")
 
     assert written("GET") == []
+    assert assert_requests_match_contract() == 1
 
 
 @responses.activate
@@ -952,6 +1076,7 @@ def test_escalate_writes_note_and_group_in_one_update_then_tags(
 
     assert note_id == "206091192547"
     assert written("PUT") == [f"{API}/tickets/35436.json", f"{API}/tickets/35436/tags.json"]
+    assert assert_requests_match_contract() == 2
 
 
 @responses.activate
@@ -965,6 +1090,7 @@ def test_escalate_without_group_or_tags_only_writes_the_note(fixture_json: Fixtu
     make_connector().escalate("35436", "Brief", None, [])
 
     assert len(responses.calls) == 1
+    assert assert_requests_match_contract() == 1
 
 
 @responses.activate
@@ -991,3 +1117,555 @@ def test_add_tags_puts_to_the_tags_endpoint(fixture_json: FixtureJson) -> None:
     connector.add_tags("35436", [])
 
     assert len(responses.calls) == 1
+    assert assert_requests_match_contract() == 1
+
+
+@responses.activate
+def test_low_rate_limit_budget_defers_a_reply_without_sending_it(
+    fixture_json: FixtureJson,
+) -> None:
+    responses.add(
+        responses.GET,
+        f"{API}/groups.json",
+        json=fixture_json("zendesk", "api_list_groups.response.oas-example.json"),
+        # Headers as Zendesk sends them (zendesk.md §4), with the budget nearly spent.
+        headers={
+            "x-rate-limit": "700",
+            "x-rate-limit-remaining": "4",
+            "ratelimit-limit": "700",
+            "ratelimit-remaining": "4",
+            "ratelimit-reset": "48",
+        },
+    )
+    connector = make_connector()
+    connector.list_groups()
+
+    with pytest.raises(HelpdeskError) as caught:
+        connector.post_reply("35436", "hello")
+
+    assert caught.value.retryable is True
+    assert caught.value.retry_after is not None and 47 <= caught.value.retry_after <= 48
+    assert written("PUT") == []
+    assert connector.http.rate_limit is not None
+    assert connector.http.rate_limit.remaining == 4
+
+
+# -- OAuth client credentials --------------------------------------------------------------
+TOKEN_URL = "https://acme.zendesk.com/oauth/tokens"
+CLIENT = {
+    "email": None,
+    "api_token": None,
+    "oauth_client_id": "helpdesk_bridge",
+    "oauth_client_secret": "client-secret-xyz",
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def oauth_connector(clock: Clock | None = None, **overrides: Any) -> ZendeskConnector:
+    settings = load_settings(**{**CLIENT, **overrides})
+    return ZendeskConnector("support", settings, sleep=[].append, clock=clock or Clock())
+
+
+def token_issued(
+    access_token: str, expires_in: int | None = 1800, scope: str = "read write"
+) -> None:
+    """The token endpoint's answer, in the fields the OAS documents for grant-type tokens."""
+    responses.add(
+        responses.POST,
+        TOKEN_URL,
+        json={
+            "access_token": access_token,
+            "token_type": "bearer",
+            "scope": scope,
+            "expires_in": expires_in,
+        },
+        match=[
+            matchers.json_params_matcher(
+                {
+                    "grant_type": "client_credentials",
+                    "client_id": "helpdesk_bridge",
+                    "client_secret": "client-secret-xyz",
+                    "scope": scope,
+                },
+                strict_match=True,
+            )
+        ],
+    )
+
+
+def groups_ok() -> None:
+    responses.add(responses.GET, f"{API}/groups.json", json={"groups": [], "meta": {}})
+
+
+def api_tokens() -> list[str]:
+    return [
+        call.request.headers.get("Authorization", "")
+        for call in responses.calls
+        if "/api/v2/" in (call.request.url or "")
+    ]
+
+
+def token_requests() -> list[Any]:
+    return [call.request for call in responses.calls if call.request.url == TOKEN_URL]
+
+
+def test_client_credentials_settings() -> None:
+    settings = load_settings(**CLIENT)
+
+    assert settings.uses_client_credentials is True
+    assert settings.has_credentials is True
+    assert settings.oauth_scopes == "read write"
+    assert settings.auth_header() is None  # tokens are fetched at run time
+    assert settings.token_url == TOKEN_URL
+    assert "client-secret-xyz" not in repr(settings)
+    assert load_settings(**CLIENT, oauth_scopes="tickets:write read").oauth_scopes == (
+        "tickets:write read"
+    )
+    local = load_settings(**CLIENT, base_url="http://localhost:8089")
+    assert local.token_url == "http://localhost:8089/oauth/tokens"
+
+
+@responses.activate
+def test_token_is_fetched_once_and_reused() -> None:
+    token_issued("tok-1")
+    groups_ok()
+    connector = oauth_connector()
+
+    connector.check_credentials()
+    connector.check_credentials()
+
+    assert len(token_requests()) == 1
+    token_request = token_requests()[0]
+    assert "Authorization" not in token_request.headers  # the client proves itself in the body
+    assert token_request.headers["Content-Type"] == "application/json"
+    assert api_tokens() == ["Bearer tok-1", "Bearer tok-1"]
+
+
+@responses.activate
+def test_token_is_renewed_shortly_before_it_expires() -> None:
+    clock = Clock()
+    token_issued("tok-1", expires_in=1800)
+    token_issued("tok-2", expires_in=1800)  # answered in order of registration
+    groups_ok()
+    connector = oauth_connector(clock)
+    connector.check_credentials()
+
+    clock.now += 1800 - 61  # still more than a minute left
+    connector.check_credentials()
+    clock.now += 2  # now within the last minute
+    connector.check_credentials()
+
+    assert len(token_requests()) == 2
+    assert api_tokens() == ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]
+
+
+@responses.activate
+def test_token_without_expiry_is_kept_until_refused() -> None:
+    clock = Clock()
+    token_issued("tok-1", expires_in=None)
+    groups_ok()
+    connector = oauth_connector(clock)
+
+    connector.check_credentials()
+    clock.now += 30 * 86400
+    connector.check_credentials()
+
+    assert len(token_requests()) == 1
+
+
+@responses.activate
+def test_refused_token_is_renewed_once_and_the_call_repeated(fixture_json: FixtureJson) -> None:
+    token_issued("tok-1")
+    token_issued("tok-2")  # responses answers registrations for one URL in order
+    url = f"{API}/tickets/35436.json"
+    responses.add(responses.PUT, url, status=401, json={"error": "Couldn't authenticate you"})
+    responses.add(
+        responses.PUT,
+        url,
+        json=fixture_json("zendesk", "api_update_ticket.response.oas-example.json"),
+    )
+    connector = oauth_connector()
+    assert len(responses.calls) == 0  # building the connector fetches nothing
+
+    comment_id = connector.post_reply("35436", "hello")
+
+    assert comment_id == "206091192547"
+    assert len(token_requests()) == 2
+    assert api_tokens() == ["Bearer tok-1", "Bearer tok-2"]
+    assert assert_requests_match_contract() == 2
+
+
+@responses.activate
+def test_refused_token_renewal_happens_once_per_request() -> None:
+    token_issued("tok-1")
+    responses.add(
+        responses.GET, f"{API}/groups.json", status=401, json={"error": "Couldn't authenticate you"}
+    )
+    connector = oauth_connector()
+
+    with pytest.raises(HelpdeskError, match="credentials were rejected"):
+        connector.check_credentials()
+
+    assert len(token_requests()) == 2
+    assert len(api_tokens()) == 2
+
+
+@responses.activate
+def test_rejected_client_credentials_say_which_settings_to_check() -> None:
+    responses.add(
+        responses.POST,
+        TOKEN_URL,
+        status=401,
+        json={"error": "invalid_client", "error_description": "Client authentication failed"},
+    )
+    connector = oauth_connector()
+
+    with pytest.raises(HelpdeskError, match="oauth_client_id, oauth_client_secret") as caught:
+        connector.check_credentials()
+
+    assert caught.value.status == 401
+    assert caught.value.retryable is False
+    assert caught.value.vendor_message == "invalid_client: Client authentication failed"
+    assert api_tokens() == []
+
+
+@responses.activate
+def test_token_endpoint_follows_the_base_url() -> None:
+    responses.add(
+        responses.POST, "http://localhost:8089/oauth/tokens", json={"access_token": "local"}
+    )
+    responses.add(responses.GET, "http://localhost:8089/api/v2/groups.json", json={"groups": []})
+
+    oauth_connector(base_url="http://localhost:8089").check_credentials()
+
+    assert responses.calls[1].request.headers["Authorization"] == "Bearer local"
+
+
+# -- bot identity --------------------------------------------------------------------------
+ME_ID = "35436"  # the user in the OAS users/me example
+
+
+@responses.activate
+def test_bot_identity_matches_the_credentials(fixture_json: FixtureJson) -> None:
+    responses.add(
+        responses.GET,
+        f"{API}/users/me.json",
+        json=fixture_json("zendesk", "api_show_current_user.response.oas-example.json"),
+    )
+
+    summary = make_connector(bot_user_id=ME_ID).check_bot_identity()
+
+    assert summary == "bot is user 35436 (Johnny Agent, agent), the user the credentials act as"
+
+
+@responses.activate
+def test_bot_identity_mismatch_explains_the_consequence(fixture_json: FixtureJson) -> None:
+    responses.add(
+        responses.GET,
+        f"{API}/users/me.json",
+        json=fixture_json("zendesk", "api_show_current_user.response.oas-example.json"),
+    )
+
+    with pytest.raises(HelpdeskError) as caught:
+        make_connector().check_bot_identity()
+
+    message = str(caught.value)
+    assert f"bot_user_id is {BOT_ID}" in message
+    assert "act as user 35436" in message
+    assert "human agent" in message
+    assert 'bot_user_id: "35436"' in message
+    assert caught.value.retryable is False
+
+
+@responses.activate
+def test_anonymous_users_me_is_a_failure_not_an_identity() -> None:
+    # Bad credentials on users/me: 200 and an anonymous user with no id (zendesk.md §0).
+    responses.add(
+        responses.GET,
+        f"{API}/users/me.json",
+        json={"user": {"id": None, "name": "Anonymous user", "role": "end-user", "email": None}},
+    )
+
+    with pytest.raises(HelpdeskError, match="anonymous user"):
+        make_connector().check_bot_identity()
+
+
+# -- help center ---------------------------------------------------------------------------
+def article(article_id: int, **fields: Any) -> dict[str, Any]:
+    """A published, public article with the fields zendesk.md §3 lists (OAS ArticleObject)."""
+    data: dict[str, Any] = {
+        "id": article_id,
+        "url": f"{API}/help_center/en-us/articles/{article_id}.json",
+        "html_url": f"https://acme.zendesk.com/hc/en-us/articles/{article_id}-Title",
+        "title": f"Article {article_id}",
+        "body": f"<p>Body of {article_id}</p>",
+        "locale": "en-us",
+        "source_locale": "en-us",
+        "section_id": 360001,
+        "author_id": 888887,
+        "draft": False,
+        "user_segment_id": None,
+        "permission_group_id": 123,
+        "created_at": "2024-01-02T03:04:05Z",
+        "updated_at": "2024-05-06T07:08:09Z",
+    }
+    data.update(fields)
+    return data
+
+
+@responses.activate
+def test_help_articles_follow_cursor_pages_and_skip_drafts_and_restricted(
+    fixture_json: FixtureJson,
+) -> None:
+    next_link = f"{API}/help_center/articles.json?page%5Bafter%5D=a1&page%5Bsize%5D=100"
+    # The OAS example's only article is a draft restricted to a user segment.
+    draft = fixture_json("zendesk", "api_hc_list_articles.response.oas-example.json")["articles"]
+    responses.add(
+        responses.GET,
+        f"{API}/help_center/articles.json",
+        json={
+            "articles": [article(1), *draft, article(2, user_segment_id=7)],
+            "meta": {"has_more": True, "after_cursor": "a1"},
+            "links": {"next": next_link},
+        },
+        match=[matchers.query_param_matcher({"page[size]": "100"})],
+    )
+    responses.add(
+        responses.GET,
+        next_link,
+        json={
+            "articles": [
+                article(3, section_id=None, body=None),
+                article(4, draft=True),
+                article(5, user_segment_ids=[9]),
+            ],
+            "meta": {"has_more": False},
+            "links": {"next": next_link},
+        },
+    )
+
+    articles = list(make_connector().list_help_articles())
+
+    assert [a.id for a in articles] == ["1", "3"]
+    assert articles[0] == HelpArticle(
+        id="1",
+        title="Article 1",
+        body_html="<p>Body of 1</p>",
+        url="https://acme.zendesk.com/hc/en-us/articles/1-Title",
+        updated_at=datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC),
+        locale="en-us",
+        section="360001",
+    )
+    assert articles[1].section is None
+    assert articles[1].body_html == ""
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_help_articles_also_follow_offset_pages() -> None:
+    # Without cursor support the answer pages by next_page (zendesk.md §3).
+    page_2 = f"{API}/help_center/articles.json?page=2&per_page=100"
+    responses.add(
+        responses.GET,
+        f"{API}/help_center/articles.json",
+        json={"articles": [article(1)], "next_page": page_2, "count": 2},
+    )
+    responses.add(
+        responses.GET, page_2, json={"articles": [article(2)], "next_page": None, "count": 2}
+    )
+
+    assert [a.id for a in make_connector().list_help_articles()] == ["1", "2"]
+
+
+# -- connect -------------------------------------------------------------------------------
+WEBHOOK_URL = "https://bridge.example.com/webhooks/support"
+WEBHOOK_ID = "01HANAHHBNJDDW768TX5J4YFX7"  # from the recorded create-webhook response
+WIRING_NAME = "helpdesk-bridge: support"
+
+
+def our_webhook(**fields: Any) -> dict[str, Any]:
+    """Our webhook as the list would show it, shaped like the recorded create response."""
+    data: dict[str, Any] = {
+        "id": WEBHOOK_ID,
+        "name": WIRING_NAME,
+        "status": "active",
+        "subscriptions": ["conditional_ticket_events"],
+        "created_at": "2023-09-18T23:38:21.941443513Z",
+        "created_by": "6130907993114",
+        "endpoint": WEBHOOK_URL,
+        "http_method": "POST",
+        "request_format": "json",
+    }
+    data.update(fields)
+    return data
+
+
+def webhooks_listed(*webhooks: dict[str, Any]) -> None:
+    responses.add(
+        responses.GET,
+        f"{API}/webhooks",
+        json={"webhooks": list(webhooks), "meta": {"has_more": False}, "links": {"next": None}},
+        match=[matchers.query_param_matcher({"page[size]": "100"})],
+    )
+
+
+def secret_shown(fixture_json: FixtureJson) -> None:
+    responses.add(
+        responses.GET,
+        f"{API}/webhooks/{WEBHOOK_ID}/signing_secret",
+        json=fixture_json(
+            "zendesk", "api_show_webhook_signing_secret.response.zenpy-cassette.json"
+        ),
+    )
+
+
+def triggers_listed(*triggers: dict[str, Any]) -> None:
+    responses.add(
+        responses.GET,
+        f"{API}/triggers.json",
+        json={"triggers": list(triggers), "meta": {"has_more": False}, "links": {"next": None}},
+        match=[matchers.query_param_matcher({"page[size]": "100"})],
+    )
+
+
+def sent(method: str, url: str) -> list[Any]:
+    return [
+        json.loads(call.request.body)
+        for call in responses.calls
+        if call.request.method == method and call.request.url == url
+    ]
+
+
+def assert_is_our_trigger(trigger: dict[str, Any]) -> None:
+    assert trigger["title"] == WIRING_NAME
+    assert trigger["active"] is True
+    conditions = trigger["conditions"]["all"]
+    assert {"field": "comment_is_public", "value": "not_relevant"} in conditions
+    assert {"field": "current_via_id", "operator": "is_not", "value": "5"} in conditions
+    [action] = trigger["actions"]
+    assert action["field"] == "notification_webhook"
+    webhook_id, body = action["value"]
+    assert webhook_id == WEBHOOK_ID
+    assert json.loads(body) == TRIGGER_BODY_TEMPLATE
+
+
+@responses.activate
+def test_connect_on_a_fresh_account_creates_webhook_and_trigger(
+    fixture_json: FixtureJson,
+) -> None:
+    webhooks_listed(
+        # someone else's webhook, and an event-subscribed one to our URL: neither is reused
+        our_webhook(id="01OTHER", name="Slack", endpoint="https://hooks.example.com/x"),
+        our_webhook(id="01EVENTS", subscriptions=["zen:event-type:ticket.comment_added"]),
+    )
+    responses.add(
+        responses.POST,
+        f"{API}/webhooks",
+        status=201,
+        json=fixture_json("zendesk", "api_create_webhook_basic_auth.response.zenpy-cassette.json"),
+    )
+    secret_shown(fixture_json)
+    triggers_listed({"id": 25, "title": "Close and Save", "actions": [], "conditions": {}})
+    responses.add(
+        responses.POST,
+        f"{API}/triggers.json",
+        status=201,
+        json={"trigger": {"id": 360099, "title": WIRING_NAME}},
+    )
+
+    result = make_connector().connect(WEBHOOK_URL)
+
+    [webhook_body] = sent("POST", f"{API}/webhooks")
+    recorded = fixture_json("zendesk", "api_create_webhook_basic_auth.request.zenpy-cassette.json")
+    assert set(webhook_body["webhook"]) <= set(recorded["webhook"])
+    assert webhook_body["webhook"]["endpoint"] == WEBHOOK_URL
+    assert webhook_body["webhook"]["name"] == WIRING_NAME
+    [trigger_body_sent] = sent("POST", f"{API}/triggers.json")
+    assert_is_our_trigger(trigger_body_sent["trigger"])
+    assert assert_requests_match_contract() == 2
+    assert result.automated is True
+    assert result.lines[0] == f"created webhook {WIRING_NAME!r} ({WEBHOOK_ID}) -> {WEBHOOK_URL}"
+    assert result.lines[1] == f"created trigger {WIRING_NAME!r} (360099)"
+    assert "ZENDESK_SIGNING_SECRET=wMZJU7Dlw7pdGPBAs7fz3lVSjF5Hef8mqD7avv5n7zs=" in result.lines
+    assert any("connectors.support.signing_secret" in line for line in result.lines)
+
+
+@responses.activate
+def test_connect_again_finds_both_and_creates_nothing(fixture_json: FixtureJson) -> None:
+    webhooks_listed(our_webhook())
+    secret_shown(fixture_json)
+    triggers_listed(
+        {"id": 25, "title": "Close and Save"},
+        {"id": 360099, "title": WIRING_NAME, "conditions": {}, "actions": []},
+    )
+    responses.add(
+        responses.PUT,
+        f"{API}/triggers/360099.json",
+        json={"trigger": {"id": 360099, "title": WIRING_NAME}},
+    )
+
+    result = make_connector().connect(WEBHOOK_URL)
+
+    assert written("POST") == []
+    assert written("PUT") == [f"{API}/triggers/360099.json"]
+    [update] = sent("PUT", f"{API}/triggers/360099.json")
+    assert_is_our_trigger(update["trigger"])
+    assert assert_requests_match_contract() == 1
+    assert result.lines[0] == (
+        f"webhook {WIRING_NAME!r} ({WEBHOOK_ID}) already sends to {WEBHOOK_URL}"
+    )
+    assert result.lines[1] == f"updated trigger {WIRING_NAME!r} (360099)"
+    # The test connector is configured with this very secret.
+    assert "ZENDESK_SIGNING_SECRET=wMZJU7Dlw7pdGPBAs7fz3lVSjF5Hef8mqD7avv5n7zs=" in result.lines
+    assert "connectors.support.signing_secret already holds this secret" in result.lines
+
+
+@responses.activate
+def test_connect_moves_our_webhook_to_a_new_url(fixture_json: FixtureJson) -> None:
+    webhooks_listed(our_webhook(endpoint="https://old.example.com/webhooks/support"))
+    responses.add(responses.PUT, f"{API}/webhooks/{WEBHOOK_ID}", json={"webhook": our_webhook()})
+    secret_shown(fixture_json)
+    triggers_listed({"id": 360099, "title": WIRING_NAME})
+    responses.add(responses.PUT, f"{API}/triggers/360099.json", json={"trigger": {"id": 360099}})
+
+    result = make_connector(signing_secret="old-secret").connect(WEBHOOK_URL)
+
+    [update] = sent("PUT", f"{API}/webhooks/{WEBHOOK_ID}")
+    assert update["webhook"]["endpoint"] == WEBHOOK_URL
+    assert written("POST") == []
+    assert assert_requests_match_contract() == 2
+    assert result.lines[0].startswith(f"updated webhook {WIRING_NAME!r} ({WEBHOOK_ID}): endpoint")
+    assert any(
+        "put it in the config as connectors.support.signing_secret" in line for line in result.lines
+    )
+
+
+@responses.activate
+def test_connect_reports_duplicate_triggers_and_updates_the_oldest(
+    fixture_json: FixtureJson,
+) -> None:
+    webhooks_listed(our_webhook())
+    secret_shown(fixture_json)
+    triggers_listed({"id": 900, "title": WIRING_NAME}, {"id": 77, "title": WIRING_NAME})
+    responses.add(responses.PUT, f"{API}/triggers/77.json", json={"trigger": {"id": 77}})
+
+    result = make_connector().connect(WEBHOOK_URL)
+
+    assert written("PUT") == [f"{API}/triggers/77.json"]
+    assert any("(900)" in line and "sent twice" in line for line in result.lines)
+
+
+@pytest.mark.parametrize("url", ["/webhooks/support", "bridge.example.com/webhooks/support"])
+@responses.activate
+def test_connect_needs_an_absolute_url(url: str) -> None:
+    with pytest.raises(HelpdeskError, match="not an absolute"):
+        make_connector().connect(url)
+
+    assert len(responses.calls) == 0
