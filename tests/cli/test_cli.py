@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 import responses
+from click.testing import CliRunner
 from sqlalchemy import inspect
 
+from bridge.cli import main
 from bridge.config import AppConfig, load_config
 from bridge.runtime import Runtime
 from bridge.store import Store, repo
@@ -454,3 +456,71 @@ def test_migrate_creates_the_schema_on_an_empty_database(tmp_path: Path, databas
         assert again.exit_code == 0, again.output
     finally:
         probe.dispose()
+
+
+# -- connect -------------------------------------------------------------------------------
+ZENDESK_API = "https://acme.zendesk.test/api/v2"
+
+
+def test_connect_wires_zendesk_through_the_api_and_prints_the_secret(
+    tmp_path: Path, database_url: str, zendesk: responses.RequestsMock
+) -> None:
+    zendesk.get(f"{ZENDESK_API}/webhooks", json={"webhooks": [], "meta": {"has_more": False}})
+    zendesk.post(f"{ZENDESK_API}/webhooks", status=201, json={"webhook": {"id": "01HOOK"}})
+    zendesk.get(
+        f"{ZENDESK_API}/webhooks/01HOOK/signing_secret",
+        json={"signing_secret": {"secret": "s3cr3t-from-zendesk", "algorithm": "SHA256"}},
+    )
+    zendesk.get(f"{ZENDESK_API}/triggers.json", json={"triggers": [], "meta": {"has_more": False}})
+    zendesk.post(f"{ZENDESK_API}/triggers.json", status=201, json={"trigger": {"id": 77}})
+    path = write_config(tmp_path, database_url)
+
+    result = invoke(
+        "connect", "acme", "--config", str(path), "--url", "https://bridge.example.com/"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "acme (zendesk) → https://bridge.example.com/webhooks/acme" in result.output
+    assert "Done through the API:" in result.output
+    assert "ZENDESK_SIGNING_SECRET=s3cr3t-from-zendesk" in result.output
+    created = [c for c in zendesk.calls if c.request.method == "POST"]
+    assert (
+        '"endpoint": "https://bridge.example.com/webhooks/acme"' in created[0].request.body.decode()
+    )
+
+
+def test_connect_reports_a_helpdesk_error_with_exit_1(
+    tmp_path: Path, database_url: str, zendesk: responses.RequestsMock
+) -> None:
+    zendesk.get(f"{ZENDESK_API}/webhooks", status=401, json={"error": "Couldn't authenticate you"})
+    path = write_config(tmp_path, database_url)
+
+    result = invoke("connect", "acme", "--config", str(path), "--url", "https://b.example.com")
+
+    assert result.exit_code == 1
+    assert "could not wire acme" in result.output
+    assert "credentials were rejected" in result.output
+
+
+@pytest.mark.parametrize("name", ["example-intercom", "example-freshdesk"])
+def test_connect_prints_admin_ui_steps_where_the_helpdesk_has_no_api(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELPDESK_BRIDGE_DATA", str(tmp_path / "var"))
+    result = invoke(
+        "connect", name, "--config", str(EXAMPLE_CONFIG), "--url", "https://bridge.example.com"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Set this up in the admin UI:" in result.output
+    assert f"https://bridge.example.com/webhooks/{name}" in result.output
+
+
+def test_connect_to_an_unknown_connector_is_a_usage_error(
+    tmp_path: Path, database_url: str
+) -> None:
+    path = write_config(tmp_path, database_url)
+    result = CliRunner().invoke(
+        main, ["connect", "nope", "--config", str(path), "--url", "https://b.example.com"]
+    )
+    assert result.exit_code == 2
+    assert "no connector named 'nope'" in result.output
