@@ -14,12 +14,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
+
+from bridge.knowledge.answerer_settings import ANSWERERS, AnswererSettings, AnswerersSchema
+from bridge.knowledge.settings import KnowledgeSchema, KnowledgeSettings, KnowledgeSource
+from bridge.knowledge.settings import build as build_knowledge
 
 MODES = ("public", "draft", "dry_run")
+PRIORITIES = ("low", "normal", "high", "urgent")
 CONNECTOR_COMMON_KEYS = {"type", "mode", "assistant", "answer", "triggers", "routing", "handoff"}
 POLICY_KEYS = ("assistant", "answer", "triggers", "routing", "handoff")
 
@@ -53,17 +59,42 @@ class AnswerPolicy:
     max_citations: int
 
 
-@dataclass(frozen=True)
-class HumanRequestTrigger:
-    enabled: bool
-    extra_phrases: tuple[str, ...]
-    message: str | None
-    group: str | None
+# Every trigger the decision core knows, in the order they are checked: the first that fires
+# decides the handoff reason. Each is a pure function in bridge/decision/triggers.
+TRIGGER_NAMES = (
+    "security",
+    "legal_privacy",
+    "human_request",
+    "billing_dispute",
+    "refund",
+    "cancellation",
+    "account_action",
+    "high_value",
+    "vip",
+    "frustration",
+    "loop",
+    "new_customer",
+)
+ROLLOUTS = ("auto", "draft", "off")
 
 
 @dataclass(frozen=True)
-class Triggers:
-    human_request: HumanRequestTrigger
+class TriggerSettings:
+    """One trigger's configuration. The extras only mean something to the triggers that use them."""
+
+    enabled: bool = True
+    extra_phrases: tuple[str, ...] = ()  # more words that fire it, matched case-insensitively
+    message: str | None = None  # customer-facing handoff message for this trigger
+    group: str | None = None  # overrides routing
+    priority: str | None = None  # ticket priority to set on handoff (low/normal/high/urgent)
+    # auto: act; draft: write the handoff as an internal note for an agent; off: never fire
+    rollout: str = "auto"
+    threshold: float | None = None  # frustration: score 0..1; loop: question similarity 0..1
+    max_turns: int | None = None  # loop: bot answers without resolution before handing off
+    fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # vip: field -> values
+    tags: tuple[str, ...] = ()  # vip: ticket or customer tags that mark the customer
+    max_account_age_days: int | None = None  # new_customer
+    account_age_field: str | None = None  # new_customer: customer field with the age or date
 
 
 @dataclass(frozen=True)
@@ -92,7 +123,7 @@ class Policy:
     mode: str
     assistant: AssistantPolicy
     answer: AnswerPolicy
-    triggers: Triggers
+    triggers: Mapping[str, TriggerSettings]
     routing: Routing
     handoff: HandoffPolicy
     digest: str = ""  # hash of the effective policy, recorded with every decision
@@ -104,13 +135,6 @@ class ConnectorConfig:
     type: str
     policy: Policy
     settings: Any  # the connector module's own typed settings
-
-
-@dataclass(frozen=True)
-class KnowledgeSource:
-    type: str
-    path: Path
-    base_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,7 +158,8 @@ class AppConfig:
     data_dir: Path
     web: WebConfig
     worker: WorkerConfig
-    knowledge_sources: tuple[KnowledgeSource, ...]
+    knowledge: KnowledgeSettings
+    answerers: AnswererSettings
     connectors: Mapping[str, ConnectorConfig]
     source: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
@@ -146,6 +171,10 @@ class AppConfig:
     @property
     def effective_broker_url(self) -> str:
         return self.broker_url or self.embedded_broker_url
+
+    @property
+    def knowledge_sources(self) -> tuple[KnowledgeSource, ...]:
+        return self.knowledge.sources
 
     @property
     def index_dir(self) -> Path:
@@ -168,7 +197,7 @@ def _defaults_of(schema: type[Schema]) -> Any:
 class AssistantSchema(_Strict):
     label = fields.Str(load_default="AI assistant", validate=validate.Length(min=1))
     product_context = fields.Str(load_default="")
-    answerer = fields.Str(load_default="extractive", validate=validate.OneOf(["extractive"]))
+    answerer = fields.Str(load_default="extractive", validate=validate.OneOf(ANSWERERS))
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> AssistantPolicy:
@@ -185,24 +214,63 @@ class AnswerSchema(_Strict):
         return AnswerPolicy(**data)
 
 
-class HumanRequestSchema(_Strict):
+class TriggerSchema(_Strict):
     enabled = fields.Bool(load_default=True)
     extra_phrases = fields.List(fields.Str(), load_default=list)
     message = fields.Str(load_default=None, allow_none=True)
     group = fields.Str(load_default=None, allow_none=True)
+    priority = fields.Str(
+        load_default=None, allow_none=True, validate=validate.OneOf(PRIORITIES)
+    )
+    rollout = fields.Str(load_default="auto", validate=validate.OneOf(ROLLOUTS))
+    threshold = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 1))
+    max_turns = fields.Int(load_default=None, allow_none=True, validate=validate.Range(1, 100))
+    fields_ = fields.Dict(
+        data_key="fields",
+        keys=fields.Str(),
+        values=fields.List(fields.Str()),
+        load_default=dict,
+    )
+    tags = fields.List(fields.Str(), load_default=list)
+    max_account_age_days = fields.Int(
+        load_default=None, allow_none=True, validate=validate.Range(0, 36500)
+    )
+    account_age_field = fields.Str(load_default=None, allow_none=True)
 
     @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> HumanRequestTrigger:
+    def make(self, data: dict[str, Any], **_: Any) -> TriggerSettings:
         data["extra_phrases"] = tuple(data["extra_phrases"])
-        return HumanRequestTrigger(**data)
+        data["tags"] = tuple(data["tags"])
+        data["fields"] = {k: tuple(v) for k, v in data.pop("fields_").items()}
+        return TriggerSettings(**data)
 
 
-class TriggersSchema(_Strict):
-    human_request = fields.Nested(HumanRequestSchema, load_default=_defaults_of(HumanRequestSchema))
+class _TriggersBase(_Strict):
+    """``triggers.<name>``: one block per trigger; a trigger left out gets its defaults."""
+
+    @pre_load
+    def known_names(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(TRIGGER_NAMES))
+            if unknown:
+                raise ValidationError(
+                    {name: [f"unknown trigger (known: {', '.join(TRIGGER_NAMES)})"]
+                     for name in unknown}
+                )
+        return data
 
     @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> Triggers:
-        return Triggers(**data)
+    def make(self, data: dict[str, Any], **_: Any) -> Mapping[str, TriggerSettings]:
+        return MappingProxyType(
+            {name: data.get(name) or TriggerSchema().load({}) for name in TRIGGER_NAMES}
+        )
+
+
+TriggersSchema = type(
+    "TriggersSchema",
+    (_TriggersBase,),
+    {name: fields.Nested(TriggerSchema, load_default=None) for name in TRIGGER_NAMES},
+)
 
 
 class RoutingRuleSchema(_Strict):
@@ -255,16 +323,6 @@ class PolicySchema(_Strict):
         return Policy(**data)
 
 
-class KnowledgeSourceSchema(_Strict):
-    type = fields.Str(required=True, validate=validate.OneOf(["path"]))
-    path = fields.Str(required=True)
-    base_url = fields.Str(load_default=None, allow_none=True)
-
-
-class KnowledgeSchema(_Strict):
-    sources = fields.List(fields.Nested(KnowledgeSourceSchema), load_default=list)
-
-
 class WebSchema(_Strict):
     max_body_bytes = fields.Int(load_default=1_048_576, validate=validate.Range(min=1024))
 
@@ -284,6 +342,7 @@ class TopLevelSchema(_Strict):
     web = fields.Nested(WebSchema, load_default=_defaults_of(WebSchema))
     worker = fields.Nested(WorkerSchema, load_default=_defaults_of(WorkerSchema))
     knowledge = fields.Nested(KnowledgeSchema, load_default=_defaults_of(KnowledgeSchema))
+    answerers = fields.Nested(AnswerersSchema, load_default=_defaults_of(AnswerersSchema))
     defaults = fields.Dict(load_default=dict)
     connectors = fields.Dict(keys=fields.Str(), load_default=dict)
 
@@ -453,14 +512,16 @@ def parse_config(
             settings = known_types[type_name].settings_schema().load(specific)
         except ValidationError as exc:
             problems.extend(_flatten(exc.messages, prefix))
+        answerer = policy.assistant.answerer if policy is not None else "extractive"
+        if not top["answerers"].configured(answerer):
+            problems.append(
+                f"{prefix}.assistant.answerer: {answerer!r} needs an answerers.{answerer} section"
+            )
         if policy is not None and settings is not None:
             policy = _with_digest(policy, raw_policy)
             connectors[name] = ConnectorConfig(name, type_name, policy, settings)
 
-    sources = tuple(
-        KnowledgeSource(s["type"], _resolve(base_dir, s["path"]), s["base_url"])
-        for s in top["knowledge"]["sources"]
-    )
+    knowledge = build_knowledge(top["knowledge"], base_dir)
     if problems:
         raise ConfigError(problems, source)
 
@@ -477,7 +538,8 @@ def parse_config(
         data_dir=data_dir,
         web=WebConfig(max_body_bytes=web["max_body_bytes"]),
         worker=WorkerConfig(**w),
-        knowledge_sources=sources,
+        knowledge=knowledge,
+        answerers=top["answerers"],
         connectors=connectors,
         source=source,
         raw=data,

@@ -76,8 +76,7 @@ def _routed_groups(cc: ConnectorConfig) -> set[str]:
     groups = {rule.group for rule in policy.routing.rules}
     if policy.routing.default_group:
         groups.add(policy.routing.default_group)
-    if policy.triggers.human_request.group:
-        groups.add(policy.triggers.human_request.group)
+    groups.update(t.group for t in policy.triggers.values() if t.group)
     return groups
 
 

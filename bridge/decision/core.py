@@ -73,8 +73,8 @@ def triage(
             subject,
         )
 
-    trigger = policy.triggers.human_request
-    if trigger.enabled:
+    trigger = policy.triggers["human_request"]
+    if trigger.enabled and trigger.rollout != "off":
         hit = triggers.human_request(message.text, trigger.extra_phrases)
         if hit:
             return _escalate(
