@@ -130,7 +130,7 @@ def decide(
     conversation = [message]
     if connector.has_credentials:
         conversation = _with_our_messages(connector.fetch_conversation(event.ticket_id), posted)
-        if all(m.id != message.id for m in conversation):
+        if _locate(conversation, message) is None:
             conversation.append(message)
         with_history = triage(
             message, conversation, ticket, policy, customer=event.customer, subject=event.subject
@@ -191,7 +191,7 @@ def write_back(
         if any(m.role is Role.AGENT for m in latest):
             _finish(runtime, event, decision, decision_id, "skipped", human_active=True)
             return "skipped"
-    since = _messages_after(latest, event.message.id if event.message else None)
+    since = _messages_after(latest, event.message)
     with store.session() as session:
         done = list(session.get(DecisionRow, decision_id).writes_done or [])
     for step in _plan(decision, policy):
@@ -328,11 +328,30 @@ def _with_our_messages(messages: list[Message], posted: set[str]) -> list[Messag
     return [replace(m, role=Role.BOT) if m.id in posted else m for m in messages]
 
 
-def _messages_after(messages: list[Message], message_id: str | None) -> list[Message]:
-    for index, message in enumerate(messages):
-        if message.id == message_id:
-            return messages[index + 1 :]
-    return messages
+def _locate(messages: list[Message], message: Message) -> int | None:
+    """Where the webhook's message sits in the fetched conversation.
+
+    By id where the helpdesk's webhook and API share ids; otherwise (Freshdesk's webhooks carry
+    no comment id) the newest customer message with the same text.
+    """
+    for index, candidate in enumerate(messages):
+        if candidate.id == message.id:
+            return index
+    wanted = _comparable(message.text)
+    for index in range(len(messages) - 1, -1, -1):
+        candidate = messages[index]
+        if candidate.role is Role.CUSTOMER and _comparable(candidate.text) == wanted:
+            return index
+    return None
+
+
+def _messages_after(messages: list[Message], message: Message | None) -> list[Message]:
+    """What was written after the customer's message: where an earlier run's post would be."""
+    index = _locate(messages, message) if message is not None else None
+    if index is None:
+        customers = [i for i, m in enumerate(messages) if m.role is Role.CUSTOMER]
+        index = customers[-1] if customers else -1
+    return messages[index + 1 :]
 
 
 def _comparable(text: str) -> str:
