@@ -304,5 +304,9 @@ def _serve(config: AppConfig, host: str, port: int, workers: int) -> None:
     _Gunicorn().run()
 
 
+from bridge.knowledge.cli import kb  # noqa: E402  (registered last: it imports this module)
+
+main.add_command(kb)
+
 if __name__ == "__main__":
     main()

@@ -14,20 +14,25 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from bridge.knowledge.answerer_settings import ANSWERERS, AnswererSettings, AnswerersSchema
+from bridge.knowledge.answerer_settings import AnswererSettings, AnswerersSchema
 from bridge.knowledge.settings import KnowledgeSchema, KnowledgeSettings, KnowledgeSource
 from bridge.knowledge.settings import build as build_knowledge
+from bridge.policy import (  # noqa: F401 - re-exported: the policy is part of the config
+    MODES,
+    POLICY_KEYS,
+    TRIGGER_NAMES,
+    Policy,
+    PolicySchema,
+    TriggerSettings,
+    defaults_of,
+)
 
-MODES = ("public", "draft", "dry_run")
-PRIORITIES = ("low", "normal", "high", "urgent")
-CONNECTOR_COMMON_KEYS = {"type", "mode", "assistant", "answer", "triggers", "routing", "handoff"}
-POLICY_KEYS = ("assistant", "answer", "triggers", "routing", "handoff")
+CONNECTOR_COMMON_KEYS = {"type", "mode", *POLICY_KEYS}
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -43,90 +48,6 @@ class ConfigError(Exception):
 
 
 # --- typed configuration ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AssistantPolicy:
-    label: str
-    product_context: str
-    answerer: str
-
-
-@dataclass(frozen=True)
-class AnswerPolicy:
-    min_confidence: float
-    top_k: int
-    max_citations: int
-
-
-# Every trigger the decision core knows, in the order they are checked: the first that fires
-# decides the handoff reason. Each is a pure function in bridge/decision/triggers.
-TRIGGER_NAMES = (
-    "security",
-    "legal_privacy",
-    "human_request",
-    "billing_dispute",
-    "refund",
-    "cancellation",
-    "account_action",
-    "high_value",
-    "vip",
-    "frustration",
-    "loop",
-    "new_customer",
-)
-ROLLOUTS = ("auto", "draft", "off")
-
-
-@dataclass(frozen=True)
-class TriggerSettings:
-    """One trigger's configuration. The extras only mean something to the triggers that use them."""
-
-    enabled: bool = True
-    extra_phrases: tuple[str, ...] = ()  # more words that fire it, matched case-insensitively
-    message: str | None = None  # customer-facing handoff message for this trigger
-    group: str | None = None  # overrides routing
-    priority: str | None = None  # ticket priority to set on handoff (low/normal/high/urgent)
-    # auto: act; draft: write the handoff as an internal note for an agent; off: never fire
-    rollout: str = "auto"
-    threshold: float | None = None  # frustration: score 0..1; loop: question similarity 0..1
-    max_turns: int | None = None  # loop: bot answers without resolution before handing off
-    fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # vip: field -> values
-    tags: tuple[str, ...] = ()  # vip: ticket or customer tags that mark the customer
-    max_account_age_days: int | None = None  # new_customer
-    account_age_field: str | None = None  # new_customer: customer field with the age or date
-
-
-@dataclass(frozen=True)
-class RoutingRule:
-    reason: str
-    group: str
-
-
-@dataclass(frozen=True)
-class Routing:
-    default_group: str | None
-    rules: tuple[RoutingRule, ...]
-
-
-@dataclass(frozen=True)
-class HandoffPolicy:
-    message: str
-    messages: Mapping[str, str]
-    tags: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Everything that shapes a decision for one connector, after defaults are merged in."""
-
-    mode: str
-    assistant: AssistantPolicy
-    answer: AnswerPolicy
-    triggers: Mapping[str, TriggerSettings]
-    routing: Routing
-    handoff: HandoffPolicy
-    digest: str = ""  # hash of the effective policy, recorded with every decision
 
 
 @dataclass(frozen=True)
@@ -189,140 +110,6 @@ class _Strict(Schema):
         unknown = RAISE
 
 
-def _defaults_of(schema: type[Schema]) -> Any:
-    """A nested section left out entirely gets its schema's defaults, post_load included."""
-    return lambda: schema().load({})
-
-
-class AssistantSchema(_Strict):
-    label = fields.Str(load_default="AI assistant", validate=validate.Length(min=1))
-    product_context = fields.Str(load_default="")
-    answerer = fields.Str(load_default="extractive", validate=validate.OneOf(ANSWERERS))
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> AssistantPolicy:
-        return AssistantPolicy(**data)
-
-
-class AnswerSchema(_Strict):
-    min_confidence = fields.Float(load_default=0.6, validate=validate.Range(0, 1))
-    top_k = fields.Int(load_default=5, validate=validate.Range(1, 50))
-    max_citations = fields.Int(load_default=2, validate=validate.Range(1, 10))
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> AnswerPolicy:
-        return AnswerPolicy(**data)
-
-
-class TriggerSchema(_Strict):
-    enabled = fields.Bool(load_default=True)
-    extra_phrases = fields.List(fields.Str(), load_default=list)
-    message = fields.Str(load_default=None, allow_none=True)
-    group = fields.Str(load_default=None, allow_none=True)
-    priority = fields.Str(
-        load_default=None, allow_none=True, validate=validate.OneOf(PRIORITIES)
-    )
-    rollout = fields.Str(load_default="auto", validate=validate.OneOf(ROLLOUTS))
-    threshold = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 1))
-    max_turns = fields.Int(load_default=None, allow_none=True, validate=validate.Range(1, 100))
-    fields_ = fields.Dict(
-        data_key="fields",
-        keys=fields.Str(),
-        values=fields.List(fields.Str()),
-        load_default=dict,
-    )
-    tags = fields.List(fields.Str(), load_default=list)
-    max_account_age_days = fields.Int(
-        load_default=None, allow_none=True, validate=validate.Range(0, 36500)
-    )
-    account_age_field = fields.Str(load_default=None, allow_none=True)
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> TriggerSettings:
-        data["extra_phrases"] = tuple(data["extra_phrases"])
-        data["tags"] = tuple(data["tags"])
-        data["fields"] = {k: tuple(v) for k, v in data.pop("fields_").items()}
-        return TriggerSettings(**data)
-
-
-class _TriggersBase(_Strict):
-    """``triggers.<name>``: one block per trigger; a trigger left out gets its defaults."""
-
-    @pre_load
-    def known_names(self, data: Any, **_: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(TRIGGER_NAMES))
-            if unknown:
-                raise ValidationError(
-                    {name: [f"unknown trigger (known: {', '.join(TRIGGER_NAMES)})"]
-                     for name in unknown}
-                )
-        return data
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> Mapping[str, TriggerSettings]:
-        return MappingProxyType(
-            {name: data.get(name) or TriggerSchema().load({}) for name in TRIGGER_NAMES}
-        )
-
-
-TriggersSchema = type(
-    "TriggersSchema",
-    (_TriggersBase,),
-    {name: fields.Nested(TriggerSchema, load_default=None) for name in TRIGGER_NAMES},
-)
-
-
-class RoutingRuleSchema(_Strict):
-    reason = fields.Str(required=True)
-    group = fields.Str(required=True)
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> RoutingRule:
-        return RoutingRule(**data)
-
-
-class RoutingSchema(_Strict):
-    default_group = fields.Str(load_default=None, allow_none=True)
-    rules = fields.List(fields.Nested(RoutingRuleSchema), load_default=list)
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> Routing:
-        return Routing(default_group=data["default_group"], rules=tuple(data["rules"]))
-
-
-DEFAULT_HANDOFF_MESSAGE = (
-    "I'm handing this over to our support team ({group}). A person will pick up this "
-    "conversation and reply here, usually within one business day. You don't need to repeat "
-    "anything: they can see everything you've written so far."
-)
-
-
-class HandoffSchema(_Strict):
-    message = fields.Str(load_default=DEFAULT_HANDOFF_MESSAGE)
-    messages = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
-    tags = fields.List(fields.Str(), load_default=lambda: ["ai_escalated"])
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> HandoffPolicy:
-        return HandoffPolicy(
-            message=data["message"], messages=dict(data["messages"]), tags=tuple(data["tags"])
-        )
-
-
-class PolicySchema(_Strict):
-    mode = fields.Str(load_default="public", validate=validate.OneOf(MODES))
-    assistant = fields.Nested(AssistantSchema, load_default=_defaults_of(AssistantSchema))
-    answer = fields.Nested(AnswerSchema, load_default=_defaults_of(AnswerSchema))
-    triggers = fields.Nested(TriggersSchema, load_default=_defaults_of(TriggersSchema))
-    routing = fields.Nested(RoutingSchema, load_default=_defaults_of(RoutingSchema))
-    handoff = fields.Nested(HandoffSchema, load_default=_defaults_of(HandoffSchema))
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> Policy:
-        return Policy(**data)
-
-
 class WebSchema(_Strict):
     max_body_bytes = fields.Int(load_default=1_048_576, validate=validate.Range(min=1024))
 
@@ -339,10 +126,10 @@ class TopLevelSchema(_Strict):
     database_url = fields.Str(load_default=None, allow_none=True)
     broker_url = fields.Str(load_default=None, allow_none=True)
     data_dir = fields.Str(load_default="var")
-    web = fields.Nested(WebSchema, load_default=_defaults_of(WebSchema))
-    worker = fields.Nested(WorkerSchema, load_default=_defaults_of(WorkerSchema))
-    knowledge = fields.Nested(KnowledgeSchema, load_default=_defaults_of(KnowledgeSchema))
-    answerers = fields.Nested(AnswerersSchema, load_default=_defaults_of(AnswerersSchema))
+    web = fields.Nested(WebSchema, load_default=defaults_of(WebSchema))
+    worker = fields.Nested(WorkerSchema, load_default=defaults_of(WorkerSchema))
+    knowledge = fields.Nested(KnowledgeSchema, load_default=defaults_of(KnowledgeSchema))
+    answerers = fields.Nested(AnswerersSchema, load_default=defaults_of(AnswerersSchema))
     defaults = fields.Dict(load_default=dict)
     connectors = fields.Dict(keys=fields.Str(), load_default=dict)
 

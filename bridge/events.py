@@ -52,6 +52,7 @@ class Event:
     customer: Customer = field(default_factory=Customer)
     subject: str | None = None
     tags: tuple[str, ...] = ()
+    channel: str | None = None  # how the ticket reached the helpdesk: email, web, chat, ...
     raw: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -79,6 +80,7 @@ class Event:
             },
             "subject": self.subject,
             "tags": list(self.tags),
+            "channel": self.channel,
         }
 
     @classmethod
@@ -110,4 +112,5 @@ class Event:
             ),
             subject=data.get("subject"),
             tags=tuple(data.get("tags") or ()),
+            channel=data.get("channel"),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Protocol
 
 from bridge.config import AppConfig, ConnectorConfig, Policy
@@ -53,12 +54,23 @@ class Runtime:
     def connector(self, name: str) -> Connector | None:
         return self.connectors.get(name)
 
+    @cached_property
+    def secrets(self) -> tuple[str, ...]:
+        """Configured secrets a reply must never contain (checked by the grounding guard)."""
+        from bridge.decision.guard import config_secrets
+
+        return tuple(config_secrets(self.config))
+
     def connector_config(self, name: str) -> ConnectorConfig:
         return self.config.connectors[name]
 
     @property
     def retriever(self) -> Retriever:
-        """The knowledge index, built from the configured sources on first use."""
+        """The knowledge index: loaded on first use, then kept in step with the knowledge base.
+
+        Websites and help centers are refreshed by the beat task and ``helpdesk-bridge kb``;
+        what they store is seen here within seconds, through the index revision.
+        """
         if self._retriever is None:
             with self._build_lock:
                 if self._retriever is None:
@@ -66,20 +78,30 @@ class Runtime:
         return self._retriever
 
     def _build_index(self) -> Retriever:
-        from bridge.knowledge.index import KnowledgeIndex
-        from bridge.knowledge.loader import load_folder
+        from bridge.knowledge.refresh import KnowledgeBase
 
-        passages = []
-        for source in self.config.knowledge_sources:
-            if not source.path.is_dir():
-                log.warning("knowledge source %s is not a folder; skipped", source.path)
-                continue
-            passages.extend(load_folder(source.path, base_url=source.base_url))
-        log.info("knowledge index built: %d passages", len(passages))
-        return KnowledgeIndex.build(passages)
+        knowledge = KnowledgeBase.from_config(self.config, self.store, self.connectors)
+        knowledge.prepare()
+        live = knowledge.live_index()
+        log.info("knowledge index ready: %d passages", len(live))
+        return live
 
     def answerer(self, policy: Policy) -> Answerer:
-        from bridge.knowledge.extractive import ExtractiveAnswerer
+        """The answerer the policy names, built once per process and shared between tickets.
 
-        # One answerer kind exists so far; the config schema only admits "extractive".
-        return ExtractiveAnswerer(min_confidence=policy.answer.min_confidence)
+        An LLM answerer holds an SDK client and its connection pool, which is worth reusing;
+        the extractive one depends on the policy's threshold, so that is part of the key.
+        """
+        from bridge.knowledge.answerers import build_answerer
+
+        name = policy.assistant.answerer
+        key = (name, policy.answer.min_confidence if name == "extractive" else None)
+        cache: dict[tuple[str, float | None], Answerer] = self.__dict__.setdefault("_answerers", {})
+        answerer = cache.get(key)
+        if answerer is None:
+            with self._build_lock:
+                answerer = cache.get(key)
+                if answerer is None:
+                    answerer = build_answerer(name, self.config.answerers, policy)
+                    cache[key] = answerer
+        return answerer

@@ -199,11 +199,14 @@ class Connector(ABC):
         """Wire the helpdesk to ``webhook_url``: through the API where the helpdesk allows it,
         else return the exact steps for its admin UI. Must be safe to run again."""
 
-    def escalate(self, ticket_id: str, note: str, group: str | None, tags: list[str]) -> str | None:
-        """Note, reassign and tag. Connectors whose API can do this atomically override it."""
-        note_id = self.post_note(ticket_id, note)
-        if group:
-            self.assign_group(ticket_id, group)
-        if tags:
-            self.add_tags(ticket_id, tags)
-        return note_id
+    @abstractmethod
+    def escalate(
+        self,
+        ticket_id: str,
+        note: str,
+        group: str | None,
+        tags: list[str],
+        priority: str | None = None,
+    ) -> str | None:
+        """Internal note, reassign to the group, tag, and raise the priority when given
+        (low / normal / high / urgent); return the note's id. Resolve the group before any write."""

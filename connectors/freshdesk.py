@@ -58,6 +58,9 @@ from connectors.base import (
 )
 from connectors.http import HttpClient
 
+# Freshdesk's priority numbers: 1 low, 2 medium, 3 high, 4 urgent.
+_PRIORITIES = {"low": 1, "normal": 2, "high": 3, "urgent": 4}
+
 DEFAULT_SECRET_HEADER: Final = "X-Helpdesk-Bridge-Secret"
 DEFAULT_WEBHOOK_USERNAME: Final = "helpdesk-bridge"
 MIN_SECRET_LENGTH: Final = 16
@@ -843,15 +846,27 @@ class FreshdeskConnector(Connector):
         # confirmed to be accepted, and a rejected update would lose the reassignment.
         self.http.put(f"tickets/{ref}", json={"group_id": group_id})
 
-    def escalate(self, ticket_id: str, note: str, group: str | None, tags: list[str]) -> str | None:
+    def escalate(
+        self,
+        ticket_id: str,
+        note: str,
+        group: str | None,
+        tags: list[str],
+        priority: str | None = None,
+    ) -> str | None:
         ref = self._ticket_ref(ticket_id)
         # Resolve first: an unknown group must fail before anything is written.
         group_id = self._group_id(group) if group else None
         # Freshdesk cannot update and add a note in one call. The group goes first because
         # setting it again is harmless, so a retry after a failed note repeats nothing visible;
         # the other order would post the note twice when the group update fails.
+        update: dict[str, Any] = {}
         if group_id is not None:
-            self._set_group(ref, group_id)
+            update["group_id"] = group_id
+        if priority:
+            update["priority"] = _PRIORITIES[priority]
+        if update:
+            self.http.put(f"tickets/{ref}", json=update)
         note_id = self.post_note(ref, note)
         if tags:
             self.add_tags(ref, tags)

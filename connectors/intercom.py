@@ -83,6 +83,8 @@ _CUSTOMER_TYPES: Final = frozenset({"user", "lead", "contact"})
 _STAFF_TYPES: Final = frozenset({"admin", "team"})
 # Parts that are messages even without a body (an attachment-only comment is still a message).
 _MESSAGE_PARTS: Final = frozenset({"comment", "note"})
+# Assignments a teammate makes by hand (rules and away mode assign automatically).
+_HAND_ASSIGNMENTS: Final = frozenset({"assignment", "assign_and_reopen"})
 _PART_KINDS: Final[dict[str, str]] = {
     "assignment": "assignment",
     "assign_and_reopen": "assignment",
@@ -695,9 +697,20 @@ class IntercomConnector(Connector):
         conversation arrives as an ``open`` part with their words in it.
         """
         text = html_to_text(part["body"])
-        if part["part_type"] not in _MESSAGE_PARTS and not text:
-            return None
         author = part["author"]
+        if part["part_type"] not in _MESSAGE_PARTS and not text:
+            # A teammate reassigning the conversation by hand has taken it over, even without
+            # a word: an empty internal message by them makes the bot step back.
+            if part["part_type"] in _HAND_ASSIGNMENTS and self._role(author) is Role.AGENT:
+                return Message(
+                    id=part["id"],
+                    role=Role.AGENT,
+                    text="",
+                    public=False,
+                    author_id=author["id"] or None,
+                    created_at=part["created_at"],
+                )
+            return None
         return Message(
             id=part["id"],
             role=self._role(author),
@@ -872,7 +885,14 @@ class IntercomConnector(Connector):
                 idempotent=True,  # a tag already on the conversation stays on it once
             )
 
-    def escalate(self, ticket_id: str, note: str, group: str | None, tags: list[str]) -> str | None:
+    def escalate(
+        self,
+        ticket_id: str,
+        note: str,
+        group: str | None,
+        tags: list[str],
+        priority: str | None = None,
+    ) -> str | None:
         # Resolve (and create missing tags) before anything touches the conversation: an
         # unknown team must fail before the note is written, or a retry would add it twice.
         team = self._team(group) if group else None
@@ -882,7 +902,25 @@ class IntercomConnector(Connector):
         if team is not None:
             self._assign(ticket_id, team)
         self._attach_tags(ticket_id, tag_ids)
+        if priority in ("high", "urgent"):
+            self._prioritise(ticket_id, priority)
         return note_id
+
+    def _prioritise(self, ticket_id: str, priority: str) -> None:
+        """Mark the conversation as priority. Only the Preview API version takes a level;
+        2.x versions before it cannot set priority at all, so there it is left to the team."""
+        if self.settings.api_version != "Preview":
+            log.info(
+                "conversation %s: priority %s not set (API version %s cannot set it)",
+                ticket_id,
+                priority,
+                self.settings.api_version,
+            )
+            return
+        self.http.put(
+            f"conversations/{_conversation_ref(ticket_id)}",
+            json={"priority": priority, "admin_id": self._bot_admin_id},
+        )
 
     def list_groups(self) -> list[Group]:
         response = self.http.get("teams")

@@ -905,7 +905,14 @@ class ZendeskConnector(Connector):
         group_id = self._group_id(group)
         self._update(ticket_id, {"group_id": group_id, "assignee_id": None})
 
-    def escalate(self, ticket_id: str, note: str, group: str | None, tags: list[str]) -> str | None:
+    def escalate(
+        self,
+        ticket_id: str,
+        note: str,
+        group: str | None,
+        tags: list[str],
+        priority: str | None = None,
+    ) -> str | None:
         # Resolve first: an unknown group must fail before the note is written, or a retry
         # would add the same note twice.
         group_id = self._group_id(group) if group else None
@@ -913,6 +920,8 @@ class ZendeskConnector(Connector):
         if group_id is not None:
             # One update: the note, the new group and the cleared assignee land together.
             update.update(group_id=group_id, assignee_id=None)
+        if priority:
+            update["priority"] = priority  # Zendesk's own scale: low, normal, high, urgent
         note_id = self._update(ticket_id, update)
         self.add_tags(ticket_id, tags)
         return note_id

@@ -12,6 +12,7 @@ from bridge.runtime import Runtime
 
 HANDLE_EVENT = "bridge.handle_event"
 REQUEUE_STALE = "bridge.requeue_stale_deliveries"
+REFRESH_KNOWLEDGE = "bridge.refresh_knowledge"
 
 
 class BridgeCelery(Celery):
@@ -65,12 +66,18 @@ def create_celery(
             "requeue-stale-deliveries": {
                 "task": REQUEUE_STALE,
                 "schedule": timedelta(seconds=60),
-            }
+            },
+            # Cheap when nothing is due: each source keeps its own refresh_minutes.
+            "refresh-knowledge": {
+                "task": REFRESH_KNOWLEDGE,
+                "schedule": timedelta(seconds=60),
+            },
         },
     )
     app.conf.update(overrides)
     # Importing registers the tasks on this app.
-    import tasks.handle_event  # noqa: F401
+    import tasks.handle_event
+    import tasks.knowledge  # noqa: F401
 
     return app
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from bridge.config import Policy
 from bridge.decision import Citation, Decision, DecisionKind, answerer_failed, settle, triage
-from bridge.decision.model import TicketStatus, TicketView
+from bridge.decision.model import Situation, TicketStatus, TicketView
 from bridge.events import Event, Message, Role
 from bridge.runtime import Runtime
 from bridge.store import repo
@@ -122,19 +122,28 @@ def decide(
     posted: set[str],
 ) -> Decision:
     message = event.message
-    first_look = triage(message, [], ticket, policy, customer=event.customer, subject=event.subject)
+    situation = Situation(
+        message=message,
+        conversation=[message] if message else [],
+        ticket=ticket,
+        customer=event.customer,
+        subject=event.subject,
+        tags=event.tags,
+        channel=event.channel,
+        now=datetime.now(UTC),
+    )
+    # First without the history: most events (our own, an agent's) need no API call at all.
+    first_look = triage(situation, policy)
     if first_look is not None:
         return first_look
     assert message is not None  # triage ignores message-less events
 
-    conversation = [message]
     if connector.has_credentials:
         conversation = _with_our_messages(connector.fetch_conversation(event.ticket_id), posted)
         if _locate(conversation, message) is None:
             conversation.append(message)
-        with_history = triage(
-            message, conversation, ticket, policy, customer=event.customer, subject=event.subject
-        )
+        situation = replace(situation, conversation=conversation)
+        with_history = triage(situation, policy)
         if with_history is not None:
             return with_history
 
@@ -142,30 +151,14 @@ def decide(
     try:
         answer = runtime.answerer(policy).answer(
             message.text,
-            [m.text for m in conversation],
+            [m.text for m in situation.conversation],
             hits,
             policy.assistant.product_context,
         )
     except Exception as exc:  # any answerer failure: the customer must not be left waiting
         log.exception("answerer failed on ticket %s", event.ticket_id)
-        return answerer_failed(
-            message,
-            conversation,
-            policy,
-            f"{type(exc).__name__}: {exc}",
-            customer=event.customer,
-            subject=event.subject,
-        )
-    return settle(
-        message,
-        conversation,
-        ticket,
-        hits,
-        answer,
-        policy,
-        customer=event.customer,
-        subject=event.subject,
-    )
+        return answerer_failed(situation, policy, f"{type(exc).__name__}: {exc}")
+    return settle(situation, hits, answer, policy, secrets=runtime.secrets)
 
 
 def write_back(
@@ -209,6 +202,9 @@ def write_back(
 
 def _plan(decision: Decision, policy: Policy) -> list[str]:
     if decision.kind is DecisionKind.ESCALATE:
+        # A trigger in draft rollout proposes the handoff to an agent instead of making it.
+        if decision.rollout == "draft":
+            return ["draft_handoff_note"]
         return ["handoff_message", "escalate"]
     if decision.kind in (DecisionKind.REPLY, DecisionKind.CLARIFY):
         return ["draft_note"] if policy.mode == "draft" else ["public_reply"]
@@ -234,9 +230,21 @@ def _perform(
         if _already_posted(since, note):
             return None
         return connector.post_note(ticket_id, note)
+    if step == "draft_handoff_note":
+        note = (
+            f"[{policy.assistant.label}] Suggested handoff (nothing was sent or changed):\n"
+            f"Message to the customer:\n{text}\n\n{decision.brief or ''}"
+        )
+        if _already_posted(since, note):
+            return None
+        return connector.post_note(ticket_id, note)
     if step == "escalate":
         return connector.escalate(
-            ticket_id, decision.brief or "", decision.group, list(decision.tags)
+            ticket_id,
+            decision.brief or "",
+            decision.group,
+            list(decision.tags),
+            priority=decision.priority,
         )
     raise ValueError(f"unknown write step {step}")
 
@@ -259,7 +267,7 @@ def _finish(
             state.status = TicketStatus.HUMAN_ACTIVE.value
             state.human_active_at = now
             return
-        if decision.kind is DecisionKind.ESCALATE:
+        if decision.kind is DecisionKind.ESCALATE and decision.rollout != "draft":
             state.status = TicketStatus.ESCALATED.value
             state.escalation_reason = decision.reason
             state.escalated_at = now
@@ -293,6 +301,9 @@ def _record_decision(
             brief=decision.brief,
             evidence=decision.evidence,
             confidence=decision.confidence,
+            priority=decision.priority,
+            rollout=decision.rollout,
+            language=decision.language,
             mode=policy.mode,
             policy_digest=policy.digest,
             write_status="pending" if decision.kind.writes else "none",
@@ -320,6 +331,9 @@ def _decision_from_row(row: DecisionRow) -> Decision:
         brief=row.brief,
         evidence=dict(row.evidence or {}),
         confidence=row.confidence,
+        priority=row.priority,
+        rollout=row.rollout or "auto",
+        language=row.language,
     )
 
 

@@ -8,29 +8,30 @@ ticket, escalation triggers); ``settle`` turns the answerer's output into a repl
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from bridge.config import Policy
-from bridge.decision import triggers
-from bridge.decision.brief import build_brief
+from bridge.decision import guard, triggers
+from bridge.decision.brief import BriefFacts, build_brief
+from bridge.decision.language import detect_language
 from bridge.decision.messages import format_clarifying_question, format_handoff, format_reply
-from bridge.decision.model import Citation, Decision, DecisionKind, TicketStatus, TicketView
-from bridge.decision.routing import route
-from bridge.events import Customer, Message, Role
+from bridge.decision.model import (
+    Citation,
+    Decision,
+    DecisionKind,
+    Situation,
+    TicketStatus,
+)
+from bridge.decision.routing import RoutingContext, route
+from bridge.events import Message, Role
 from bridge.knowledge.types import Answer, AnswerKind, Hit
+from bridge.policy import Policy, TriggerSettings
 
 MAX_CLARIFICATIONS = 1
 
 
-def triage(
-    message: Message | None,
-    conversation: Sequence[Message],
-    ticket: TicketView,
-    policy: Policy,
-    *,
-    customer: Customer | None = None,
-    subject: str | None = None,
-) -> Decision | None:
+def triage(situation: Situation, policy: Policy) -> Decision | None:
     """Decide without the docs, or return None when the answerer must be consulted."""
+    message = situation.message
     if message is None or message.role is Role.SYSTEM:
         return Decision(DecisionKind.IGNORE, "no_message", "who.system")
     if message.role is Role.BOT:
@@ -46,11 +47,11 @@ def triage(
             evidence={"agent_message_id": message.id},
         )
 
-    if ticket.status is TicketStatus.HUMAN_ACTIVE:
+    if situation.ticket.status is TicketStatus.HUMAN_ACTIVE:
         return Decision(DecisionKind.SILENT, "human_active", "state.human_active")
-    if ticket.status is TicketStatus.ESCALATED:
+    if situation.ticket.status is TicketStatus.ESCALATED:
         return Decision(DecisionKind.SILENT, "already_escalated", "state.escalated")
-    agent = next((m for m in conversation if m.role is Role.AGENT), None)
+    agent = next((m for m in situation.conversation if m.role is Role.AGENT), None)
     if agent is not None:
         return Decision(
             DecisionKind.SILENT,
@@ -60,76 +61,60 @@ def triage(
             evidence={"agent_message_id": agent.id},
         )
 
-    customer = customer or Customer()
     if not message.text.strip():
-        return _escalate(
-            "unreadable_message",
-            "message.empty",
-            {},
-            message,
-            conversation,
-            policy,
-            customer,
-            subject,
-        )
+        return _escalate(situation, policy, "unreadable_message", "message.empty", {})
 
-    trigger = policy.triggers["human_request"]
-    if trigger.enabled and trigger.rollout != "off":
-        hit = triggers.human_request(message.text, trigger.extra_phrases)
-        if hit:
-            return _escalate(
-                hit.reason,
-                hit.rule_id,
-                {"matched": list(hit.evidence)},
-                message,
-                conversation,
-                policy,
-                customer,
-                subject,
-                trigger_group=trigger.group,
-                trigger_message=trigger.message,
-            )
+    context = _trigger_context(situation, message)
+    hits = triggers.all_hits(context, policy.triggers)
+    if hits:
+        first, *others = hits
+        settings = policy.triggers[first.reason]
+        return _escalate(
+            situation,
+            policy,
+            first.reason,
+            first.rule_id,
+            {"matched": list(first.evidence)},
+            trigger=settings,
+            risk_flags=[hit.reason for hit in others],
+        )
     return None
 
 
 def settle(
-    message: Message,
-    conversation: Sequence[Message],
-    ticket: TicketView,
+    situation: Situation,
     hits: Sequence[Hit],
     answer: Answer,
     policy: Policy,
     *,
-    customer: Customer | None = None,
-    subject: str | None = None,
+    secrets: Sequence[str] = (),
 ) -> Decision:
-    """Turn the answerer's output into a grounded reply, one clarifying question, or a handoff."""
-    customer = customer or Customer()
+    """Turn the answerer's output into a grounded reply, one clarifying question, or a handoff.
+
+    ``secrets`` are configured values (API keys, helpdesk tokens) that must never reach a
+    customer; the guard also rejects anything shaped like a key without being told.
+    """
     retrieved = {hit.passage.id: hit.passage for hit in hits}
-    evidence = {
+    evidence: dict[str, Any] = {
         "retrieved": [hit.passage.title for hit in hits],
         "confidence": round(answer.confidence, 3),
         "answer_kind": answer.kind.value,
     }
 
-    def escalate(reason: str, rule_id: str) -> Decision:
-        return _escalate(
-            reason,
-            rule_id,
-            evidence,
-            message,
-            conversation,
-            policy,
-            customer,
-            subject,
-            confidence=answer.confidence,
-        )
+    def escalate(reason: str, rule_id: str, finding: guard.Finding | None = None) -> Decision:
+        if finding is not None:
+            evidence["matched"] = list(finding.signals)  # the brief shows these to the agent
+        return _escalate(situation, policy, reason, rule_id, evidence, confidence=answer.confidence)
 
     if not hits or answer.kind is AnswerKind.NOT_COVERED:
         return escalate("missing_knowledge", "answer.not_covered")
     if answer.kind is AnswerKind.CLARIFY:
-        if ticket.clarifications >= MAX_CLARIFICATIONS:
+        if situation.ticket.clarifications >= MAX_CLARIFICATIONS:
             return escalate("unresolved_after_clarification", "answer.clarify_budget_spent")
+        # A question cites nothing, so only the safety half of the guard applies to it.
+        unsafe = guard.check_safety(answer.text, secrets=secrets)
+        if unsafe is not None:
+            return escalate(unsafe.reason, unsafe.rule_id, unsafe)
         return Decision(
             DecisionKind.CLARIFY,
             "clarify",
@@ -144,6 +129,10 @@ def settle(
     cited = [pid for pid in dict.fromkeys(answer.cited_ids) if pid in retrieved]
     if not cited or len(cited) != len(set(answer.cited_ids)):
         return escalate("ungrounded", "answer.citations")
+    # Whatever the answerer, the text itself must be backed by what it cites and safe to send.
+    finding = guard.check_reply(answer.text, cited, retrieved, secrets=secrets)
+    if finding is not None:
+        return escalate(finding.reason, finding.rule_id, finding)
     citations = tuple(
         Citation(pid, retrieved[pid].title, retrieved[pid].url)
         for pid in cited[: policy.answer.max_citations]
@@ -159,62 +148,96 @@ def settle(
     )
 
 
+def answerer_failed(situation: Situation, policy: Policy, error: str) -> Decision:
+    """The answerer errored or timed out: hand off now rather than leave the customer waiting."""
+    return _escalate(situation, policy, "ai_unavailable", "answer.error", {"error": error})
+
+
+def _trigger_context(situation: Situation, message: Message) -> triggers.TriggerContext:
+    conversation = list(situation.conversation) or [message]
+    return triggers.TriggerContext(
+        message=message,
+        conversation=conversation,
+        ticket=situation.ticket,
+        customer=situation.customer,
+        tags=situation.tags,
+        now=situation.now,
+    )
+
+
 def _escalate(
+    situation: Situation,
+    policy: Policy,
     reason: str,
     rule_id: str,
-    evidence: dict[str, object],
-    message: Message,
-    conversation: Sequence[Message],
-    policy: Policy,
-    customer: Customer,
-    subject: str | None,
+    evidence: dict[str, Any],
     *,
-    trigger_group: str | None = None,
-    trigger_message: str | None = None,
+    trigger: TriggerSettings | None = None,
+    risk_flags: Sequence[str] = (),
     confidence: float | None = None,
 ) -> Decision:
-    group, route_rule = route(reason, policy, trigger_group)
-    handoff = format_handoff(reason, group, policy, trigger_message)
+    message = situation.message
+    assert message is not None  # only customer messages are escalated
+    customer = situation.customer
+    language = detect_language(message.text)
+    tags = tuple(situation.tags) + tuple(customer.fields.get("tags") or ())
+    context = RoutingContext(
+        tier=_first(customer.fields, "tier", "plan"),
+        language=language,
+        tags=tags,
+        channel=situation.channel,
+        fields=customer.fields,
+    )
+    chosen = route(
+        reason,
+        policy,
+        context,
+        trigger_group=trigger.group if trigger else None,
+        trigger_priority=trigger.priority if trigger else None,
+    )
+    handoff = format_handoff(
+        reason,
+        chosen.group,
+        policy,
+        now=situation.now,
+        language=language,
+        template=trigger.message if trigger else None,
+    )
     brief = build_brief(
-        reason=reason,
-        evidence=dict(evidence),
-        latest=message,
-        conversation=conversation,
-        customer=customer,
-        subject=subject,
-        group=group,
-        label=policy.assistant.label,
+        BriefFacts(
+            reason=reason,
+            evidence=evidence,
+            latest=message,
+            conversation=situation.conversation,
+            customer=customer,
+            label=policy.assistant.label,
+            subject=situation.subject,
+            group=chosen.group,
+            priority=chosen.priority,
+            language=language,
+            channel=situation.channel,
+            risk_flags=tuple(risk_flags),
+        )
     )
     return Decision(
         DecisionKind.ESCALATE,
         reason,
         rule_id,
         text=handoff,
-        group=group,
+        group=chosen.group,
         tags=(*policy.handoff.tags, f"ai_reason_{reason}"),
         brief=brief,
-        evidence={**evidence, "route": route_rule},
+        evidence={**evidence, "route": chosen.rule_id, "risk_flags": list(risk_flags)},
         confidence=confidence,
+        priority=chosen.priority,
+        rollout=trigger.rollout if trigger else "auto",
+        language=language,
     )
 
 
-def answerer_failed(
-    message: Message,
-    conversation: Sequence[Message],
-    policy: Policy,
-    error: str,
-    *,
-    customer: Customer | None = None,
-    subject: str | None = None,
-) -> Decision:
-    """The answerer errored or timed out: hand off now rather than leave the customer waiting."""
-    return _escalate(
-        "ai_unavailable",
-        "answer.error",
-        {"error": error},
-        message,
-        conversation,
-        policy,
-        customer or Customer(),
-        subject,
-    )
+def _first(values: dict[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = values.get(key)
+        if value not in (None, ""):
+            return str(value)
+    return None

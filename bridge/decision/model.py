@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from bridge.events import Customer, Message
 
 
 class DecisionKind(StrEnum):
@@ -35,6 +39,20 @@ class TicketView:
 
 
 @dataclass(frozen=True)
+class Situation:
+    """Everything the core knows when it decides on one message."""
+
+    message: Message | None
+    conversation: Sequence[Message] = ()  # the ticket's messages, oldest first
+    ticket: TicketView = field(default_factory=lambda: TicketView())
+    customer: Customer = field(default_factory=Customer)
+    subject: str | None = None
+    tags: tuple[str, ...] = ()
+    channel: str | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
 class Citation:
     passage_id: str
     title: str
@@ -57,3 +75,6 @@ class Decision:
     evidence: dict[str, Any] = field(default_factory=dict)
     confidence: float | None = None
     marks_human_active: bool = False  # the shell must record that a human has the ticket
+    priority: str | None = None  # ticket priority to set on handoff
+    rollout: str = "auto"  # draft: write the handoff as an internal note only
+    language: str | None = None

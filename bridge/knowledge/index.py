@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -136,3 +139,75 @@ class KnowledgeIndex:
             logger.warning("index in %s does not match its passages; rebuilding", directory)
             return cls.build(passages)
         return cls(passages, retriever)
+
+
+# --- published indexes ------------------------------------------------------------------------
+#
+# ``index_dir`` holds one folder per revision and a CURRENT file naming the newest. A new
+# revision is written under a temporary name and renamed into place before CURRENT points at
+# it, so a process loading the index never sees a half-written one.
+
+CURRENT_FILE = "CURRENT"
+KEEP_REVISIONS = 2  # the previous one stays for processes that are loading it right now
+
+
+def published_revision(index_dir: Path) -> str | None:
+    try:
+        revision = (Path(index_dir) / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return revision or None
+
+
+def publish(index: KnowledgeIndex, index_dir: Path, revision: str) -> None:
+    """Save ``index`` as ``revision`` and make it the current one."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    target = index_dir / revision
+    if not target.is_dir():
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=index_dir))
+        try:
+            index.save(tmp)
+            try:
+                tmp.rename(target)
+            except OSError:
+                if not target.is_dir():
+                    raise
+                # Another process published the same revision first; theirs is as good.
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    pointer = index_dir / f".{CURRENT_FILE}.{os.getpid()}.tmp"
+    pointer.write_text(revision + "\n", encoding="utf-8")
+    pointer.replace(index_dir / CURRENT_FILE)
+    _prune(index_dir, revision)
+
+
+def load_published(index_dir: Path, revision: str) -> KnowledgeIndex | None:
+    """The published index of ``revision``, or None when it is missing or unreadable."""
+    directory = Path(index_dir) / revision
+    if not (directory / PASSAGES_FILE).is_file():
+        return None
+    try:
+        return KnowledgeIndex.load(directory)
+    except Exception as exc:  # a damaged cache is rebuilt from the database, not fatal
+        logger.warning("cannot load index %s: %s", directory, exc)
+        return None
+
+
+def _prune(index_dir: Path, current: str) -> None:
+    revisions = [
+        path
+        for path in index_dir.iterdir()
+        if path.is_dir() and not path.name.startswith(".") and path.name != current
+    ]
+    revisions.sort(key=lambda path: path.stat().st_mtime, reverse=True)
+    for old in revisions[KEEP_REVISIONS - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+    # Temporary folders of a process that died while publishing.
+    for stale in index_dir.glob(".tmp-*"):
+        try:
+            if stale.stat().st_mtime < time.time() - 3600:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            continue

@@ -81,20 +81,18 @@ def load_folder(root: Path, base_url: str | None = None) -> list[Passage]:
         raise NotADirectoryError(f"not a folder: {root}")
 
     passages: list[Passage] = []
-    for path, relative in _iter_files(root):
+    for path, relative in iter_files(root):
         try:
-            document = _read_document(path, relative, base_url)
+            passages.extend(load_file(path, relative, base_url))
         except Exception as exc:
             logger.warning("skipping %s: %s", relative, exc)
-            continue
-        if document is not None:
-            passages.extend(_to_passages(document))
     return passages
 
 
-def _iter_files(root: Path) -> Iterator[tuple[Path, str]]:
+def iter_files(root: Path) -> Iterator[tuple[Path, str]]:
+    """Supported, non-hidden files under ``root`` with their POSIX relative paths, sorted."""
     found: list[tuple[str, Path]] = []
-    for path in root.rglob("*"):
+    for path in Path(root).rglob("*"):
         relative = path.relative_to(root)
         if any(part.startswith(".") for part in relative.parts):
             continue
@@ -102,6 +100,35 @@ def _iter_files(root: Path) -> Iterator[tuple[Path, str]]:
             found.append((relative.as_posix(), path))
     for relative_posix, path in sorted(found):
         yield path, relative_posix
+
+
+def load_file(path: Path, relative: str, base_url: str | None = None) -> list[Passage]:
+    """The passages of one file; empty when it cannot be read (the reason is logged)."""
+    document = _read_document(path, relative, base_url)
+    return _to_passages(document) if document is not None else []
+
+
+def html_passages(
+    root: Tag,
+    *,
+    key: str,
+    url: str | None,
+    title: str | None = None,
+    fallback_title: str = "",
+) -> list[Passage]:
+    """Passages of an already-cleaned HTML tree (a crawled page's main content, an article).
+
+    ``key`` names the document in passage ids and ``source``; ``url`` is the public link that
+    citations point at, with each section's anchor appended. ``title`` wins over the page's
+    first H1, which wins over ``fallback_title``.
+    """
+    # Only what is never text is dropped here: the caller decided what the content is, and a
+    # <header> inside an article holds the article's own title.
+    for tag in root.find_all(_HTML_NEVER_TEXT):
+        tag.decompose()
+    events = _HtmlWalker().walk(root)
+    document = _Document(key, events, fallback_title or key, title=title, url=url)
+    return _to_passages(document)
 
 
 def _read_text(path: Path, relative: str) -> str | None:
@@ -283,6 +310,7 @@ def _markdown_events(body: str) -> list[_Event]:
 _HTML_DROP = frozenset(
     {"script", "style", "nav", "header", "footer", "noscript", "template", "svg", "head"}
 )
+_HTML_NEVER_TEXT = frozenset({"script", "style", "noscript", "template", "svg", "head"})
 _HTML_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4}
 _HTML_BLOCKS = frozenset(
     {

@@ -80,6 +80,10 @@ class Decision(Base):
     brief: Mapped[str | None] = mapped_column(Text, nullable=True)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     confidence: Mapped[float | None] = mapped_column(nullable=True)
+    priority: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # auto: act; draft: the handoff goes into an internal note for an agent to approve
+    rollout: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     mode: Mapped[str] = mapped_column(String(20))
     policy_digest: Mapped[str] = mapped_column(String(32))
     # pending: decided, not yet written; written; skipped (a human spoke first); recorded (dry run)
@@ -122,3 +126,87 @@ class DeadLetter(Base):
     event: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# --- knowledge base ----------------------------------------------------------------------
+#
+# Documents and their passages live here, not only in the index files: an incremental refresh
+# skips unchanged pages (a 304 carries no body), so the index can only be rebuilt, by any
+# process on any machine, from what the database kept. The index files are a cache of it.
+
+
+class KbSource(Base):
+    """One knowledge source: from the config file, or added with ``helpdesk-bridge kb``."""
+
+    __tablename__ = "kb_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # type and location, e.g. "url:https://help.example.com/": how the config finds its row
+    key: Mapped[str] = mapped_column(String(2048), unique=True)
+    type: Mapped[str] = mapped_column(String(20))  # path / url / helpdesk
+    origin: Mapped[str] = mapped_column(String(20))  # config / cli
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    refresh_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_refresh_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_status: Mapped[str | None] = mapped_column(String(20), nullable=True)  # ok / error
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # held while a refresh runs, so a slow crawl is never started twice
+    lock_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lock_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class KbDocument(Base):
+    """A file, web page or help-center article, with what is needed to skip it when unchanged."""
+
+    __tablename__ = "kb_documents"
+    __table_args__ = (UniqueConstraint("source_id", "key", name="uq_kb_document"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("kb_sources.id", ondelete="CASCADE"), index=True
+    )
+    # relative file path, canonical page URL or article id: unique within the source
+    key: Mapped[str] = mapped_column(String(2048))
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)  # public link
+    fetch_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)  # as requested
+    title: Mapped[str] = mapped_column(Text, default="")
+    etag: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # raw bytes
+    text_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # its passages
+    links: Mapped[list[Any]] = mapped_column(JSON, default=list)  # pages: where to crawl next
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class KbChunk(Base):
+    """One passage of a document, in document order."""
+
+    __tablename__ = "kb_chunks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("kb_documents.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    passage_id: Mapped[str] = mapped_column(Text)
+    title_path: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class KbIndexState(Base):
+    """A single row: the revision of the knowledge base, changed whenever its passages are.
+
+    Each process compares it with the revision of the index it serves; a cheap primary-key
+    read is how web and worker processes on other machines notice a refresh.
+    """
+
+    __tablename__ = "kb_index_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -325,14 +325,22 @@ def test_admin_assigned_with_a_message_is_an_agent_message(fixture_bytes: Fixtur
     assert event.message.text == "Hey Eeshan! How can I help?"
 
 
-def test_admin_assigned_without_a_body_has_no_message(fixture_json: FixtureJson) -> None:
+def test_a_teammate_assigning_by_hand_takes_the_conversation_over(
+    fixture_json: FixtureJson,
+) -> None:
     data = fixture_json("intercom", v1("admin_assigned"))
     data["data"]["item"]["conversation_parts"]["conversation_parts"][0]["body"] = None
 
     event = receive(make_connector(), as_body(data))
 
-    assert event.kind == "assignment"
-    assert event.message is None
+    # An empty internal message by a human: the bot steps back without anyone writing.
+    assert event.kind == "comment"
+    assert event.message is not None
+    assert (event.message.role, event.message.text, event.message.public) == (
+        Role.AGENT,
+        "",
+        False,
+    )
     assert event.ticket_id == "21322009097"
     assert event.delivery_id == "notif_b577ea09-0998-45cf-ade1-df4d102a58ec"
 
@@ -705,6 +713,7 @@ def test_fetch_conversation_roles_and_order(fixture_json: FixtureJson) -> None:
     assert [(m.id, m.role) for m in messages] == [
         ("403918334", Role.AGENT),  # an admin-initiated first message
         ("1", Role.OTHER_BOT),  # the spec's "Operator" admin
+        ("14", Role.AGENT),  # assigned by hand: a human has taken it
         ("15", Role.CUSTOMER),
         ("16", Role.BOT),
         ("17", Role.OTHER_BOT),
@@ -713,10 +722,9 @@ def test_fetch_conversation_roles_and_order(fixture_json: FixtureJson) -> None:
     ]
     assert messages[0].text == "this is the message body"
     assert messages[0].created_at == datetime.fromtimestamp(1734537511, UTC)
-    assert messages[3].text == "Use File > Export."
-    assert messages[5].public is False
-    assert all(m.public for i, m in enumerate(messages) if i != 5)
-    assert messages[6].text == "One more thing"
+    assert messages[4].text == "Use File > Export."
+    assert [m.id for m in messages if not m.public] == ["14", "18"]
+    assert messages[7].text == "One more thing"
 
 
 @responses.activate

@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bridge.config import Policy
-from bridge.decision import DecisionKind, TicketView, settle, triage
-from bridge.decision.model import TicketStatus
+from bridge.decision import DecisionKind, TicketView, core
+from bridge.decision.model import Decision, Situation, TicketStatus
 from bridge.decision.triggers import human_request
 from bridge.events import Customer, Message, Role
 from bridge.knowledge.types import Answer, AnswerKind, Hit, Passage
 from tests.conftest import make_config
+
+NOW = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
+
+
+def triage(
+    message: Message,
+    conversation: list[Message],
+    ticket: TicketView,
+    policy: Policy,
+    *,
+    customer: Customer | None = None,
+    subject: str | None = None,
+) -> Decision | None:
+    situation = Situation(message, conversation, ticket, customer or Customer(), subject, now=NOW)
+    return core.triage(situation, policy)
+
+
+def settle(
+    message: Message,
+    conversation: list[Message],
+    ticket: TicketView,
+    hits: list[Hit],
+    answer: Answer,
+    policy: Policy,
+) -> Decision:
+    return core.settle(Situation(message, conversation, ticket, now=NOW), hits, answer, policy)
 
 
 @pytest.fixture
@@ -118,7 +145,7 @@ def test_human_request_escalates_with_message_note_group_and_tags(policy: Policy
     assert decision.tags == ("ai_escalated", "ai_reason_human_request")
     assert "Tier 2" in decision.text and "AI assistant" in decision.text
     brief = decision.brief
-    assert "Reason: Customer asked for a person (human_request)" in brief
+    assert "Handoff: Customer asked for a person (human_request)" in brief
     assert "talk to a real person" in brief  # evidence and the latest message
     assert "Try the Forgot password link." in brief  # what the bot already tried
     assert "Sam Lee" in brief and "plan: Pro" in brief

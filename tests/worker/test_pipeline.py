@@ -132,7 +132,7 @@ def test_human_request_is_handed_off_with_message_note_group_and_tags(world: Wor
     assert "Tier 2" in message["ticket"]["comment"]["body"]
     assert escalation["ticket"]["group_id"] == 22
     assert escalation["ticket"]["comment"]["public"] is False
-    assert "Escalation brief" in escalation["ticket"]["comment"]["body"]
+    assert "] Handoff: " in escalation["ticket"]["comment"]["body"]
     [tags] = put_bodies(responses.calls, TAGS)
     assert set(tags["tags"]) >= {"ai_escalated", "ai_reason_human_request"}
     assert world.ticket().status == "escalated"

@@ -197,7 +197,7 @@ def test_human_request_is_handed_off_with_message_note_group_and_tags(world: Ven
     assert decision.group == "Tier 2"
     assert list(decision.tags) == ["ai_escalated", "ai_reason_human_request"]
     assert decision.text and "Tier 2" in decision.text
-    assert decision.brief and "Escalation brief" in decision.brief
+    assert decision.brief and "] Handoff: " in decision.brief
     assert HUMAN_REQUEST in decision.brief
     assert writes() == [
         Call("POST", "/api/v2/tickets/3002/reply", {"body": text_to_html(decision.text)}),
@@ -324,10 +324,17 @@ def test_freshdesk_that_keeps_failing_ends_in_the_dead_letter_table(world: Vendo
 # -- the same question asked again gets its answer again -----------------------------------
 @responses.activate
 def test_a_repeated_question_is_answered_again_not_taken_for_an_earlier_post(
-    world: VendorWorld,
+    tmp_path: Path, store: Store
 ) -> None:
     # Freshdesk webhooks carry no comment id, so the customer's message is found by its text;
     # the bot's earlier identical answer sits before it and must not suppress the new one.
+    # (The loop trigger would hand a repeated question off; it is off to reach the writing.)
+    world = VendorWorld(
+        vendor_config(
+            tmp_path, store.url, freshdesk_block(triggers={"loop": {"enabled": False}})
+        ),
+        store,
+    )
     ticket_read(3001, QUESTION)
     responses.post(f"{API}/tickets/3001/reply", json=created(8001, 3001, private=False))
     world.process(world.deliver(webhook("01_how_to_question.json")))

@@ -189,7 +189,7 @@ def test_human_request_is_handed_off_with_message_note_team_and_tags(world: Vend
     assert decision.group == "Tier 2"
     assert list(decision.tags) == ["ai_escalated", "ai_reason_human_request"]
     assert decision.text and "Tier 2" in decision.text
-    assert decision.brief and "Escalation brief" in decision.brief
+    assert decision.brief and "] Handoff: " in decision.brief
     assert writes() == [
         Call("POST", "/conversations/2002/reply", reply_body("comment", decision.text)),
         Call("POST", "/tags", {"name": "ai_reason_human_request"}),
