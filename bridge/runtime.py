@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Protocol
 
@@ -44,8 +45,12 @@ class Runtime:
         store: Store | None = None,
         connectors: Mapping[str, Connector] | None = None,
         retriever: Retriever | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.config = config
+        # Decisions read the time through this (business hours, account ages), so tests and
+        # replays can fix it.
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.store = store or Store(config.database_url)
         self.connectors = dict(connectors) if connectors is not None else build_connectors(config)
         self._retriever = retriever

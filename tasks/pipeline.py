@@ -130,7 +130,7 @@ def decide(
         subject=event.subject,
         tags=event.tags,
         channel=event.channel,
-        now=datetime.now(UTC),
+        now=runtime.clock(),
     )
     # First without the history: most events (our own, an agent's) need no API call at all.
     first_look = triage(situation, policy)

@@ -7,6 +7,7 @@ ticket, escalation triggers); ``settle`` turns the answerer's output into a repl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,6 +65,15 @@ def triage(situation: Situation, policy: Policy) -> Decision | None:
     if not message.text.strip():
         return _escalate(situation, policy, "unreadable_message", "message.empty", {})
 
+    if _is_way_out(message.text, policy):
+        return _escalate(
+            situation,
+            policy,
+            "human_request",
+            "human_request.way_out",
+            {"matched": [message.text.strip()]},
+            trigger=policy.triggers["human_request"],
+        )
     context = _trigger_context(situation, message)
     hits = triggers.all_hits(context, policy.triggers)
     if hits:
@@ -151,6 +161,14 @@ def settle(
 def answerer_failed(situation: Situation, policy: Policy, error: str) -> Decision:
     """The answerer errored or timed out: hand off now rather than leave the customer waiting."""
     return _escalate(situation, policy, "ai_unavailable", "answer.error", {"error": error})
+
+
+def _is_way_out(text: str, policy: Policy) -> bool:
+    """The word every reply tells customers to send for a person always works, whatever it is."""
+    quoted = re.findall(r'"([^"]+)"|“([^”]+)”', policy.assistant.way_out)
+    words = {triggers.normalise(a or b) for a, b in quoted}
+    said = triggers.normalise(re.sub(r"[^\w\s]", " ", text))
+    return bool(said) and said in words
 
 
 def _trigger_context(situation: Situation, message: Message) -> triggers.TriggerContext:

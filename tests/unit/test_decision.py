@@ -228,3 +228,13 @@ def test_one_clarifying_question_then_escalation(policy: Policy) -> None:
 def test_empty_message_is_handed_off(policy: Policy) -> None:
     decision = triage(customer("   "), [], TicketView(), policy)
     assert decision.reason == "unreadable_message"
+
+
+def test_the_way_out_word_always_reaches_a_person(tmp_path: Path) -> None:
+    config = make_config(
+        tmp_path, "sqlite://", {"assistant": {"way_out": 'Type "KLAXON" to reach a person.'}}
+    )
+    policy = config.connectors["acme"].policy
+    decision = triage(customer("klaxon!"), [], TicketView(), policy)
+    assert (decision.reason, decision.rule_id) == ("human_request", "human_request.way_out")
+    assert triage(customer("what is a klaxon in the editor?"), [], TicketView(), policy) is None
