@@ -50,11 +50,6 @@ POLICY: dict[str, Any] = {
     },
     "triggers": {
         "vip": {"fields": {"organization": ["Globex"]}},
-        "new_customer": {
-            "account_age_field": "organization",
-            "max_account_age_days": 0,
-            "enabled": False,
-        },
     },
 }
 GROUP_IDS = {"Support": 11, "Tier 2": 22, "Billing": 33, "Trust": 44, "Sales": 55}
