@@ -28,8 +28,10 @@ from bridge.decision.triggers import TriggerContext, first_hit
 from bridge.events import Customer, Message, Role
 from bridge.policy import TRIGGER_NAMES, TriggerSettings
 
-DEFAULT_CSV = Path(
-    "/work/shared/datasets/bitext_customer_support/Bitext_Sample_Customer_Support_Training_Dataset.csv"
+# The shared datasets folder sits beside the repository checkout.
+DEFAULT_CSV = (
+    Path(__file__).resolve().parent.parent.parent
+    / "shared/datasets/bitext_customer_support/Bitext_Sample_Customer_Support_Training_Dataset.csv"
 )
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "triggers_bitext.json"
 

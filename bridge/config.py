@@ -20,7 +20,12 @@ import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from bridge.knowledge.answerer_settings import AnswererSettings, AnswerersSchema
-from bridge.knowledge.settings import KnowledgeSchema, KnowledgeSettings, KnowledgeSource
+from bridge.knowledge.settings import (
+    KnowledgeSchema,
+    KnowledgeSettings,
+    KnowledgeSource,
+    check_references,
+)
 from bridge.knowledge.settings import build as build_knowledge
 from bridge.policy import (  # noqa: F401 - re-exported: the policy is part of the config
     MODES,
@@ -31,6 +36,7 @@ from bridge.policy import (  # noqa: F401 - re-exported: the policy is part of t
     TriggerSettings,
     defaults_of,
 )
+from bridge.review.settings import ReviewSchema, ReviewSettings
 
 CONNECTOR_COMMON_KEYS = {"type", "mode", *POLICY_KEYS}
 
@@ -84,6 +90,7 @@ class AppConfig:
     connectors: Mapping[str, ConnectorConfig]
     source: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    review: ReviewSettings | None = None  # None: the review UI is off
 
     @property
     def embedded_broker_url(self) -> str:
@@ -130,6 +137,7 @@ class TopLevelSchema(_Strict):
     worker = fields.Nested(WorkerSchema, load_default=defaults_of(WorkerSchema))
     knowledge = fields.Nested(KnowledgeSchema, load_default=defaults_of(KnowledgeSchema))
     answerers = fields.Nested(AnswerersSchema, load_default=defaults_of(AnswerersSchema))
+    review = fields.Nested(ReviewSchema, load_default=None, allow_none=True)
     defaults = fields.Dict(load_default=dict)
     connectors = fields.Dict(keys=fields.Str(), load_default=dict)
 
@@ -246,6 +254,8 @@ def parse_config(
     if not isinstance(data, dict):
         raise ConfigError(["(top level): must be a mapping of keys to values"], source)
     data, problems = interpolate(data, os.environ if env is None else env)
+    # A section whose lines are all commented out reads as null: treat it as left out.
+    data = {key: value for key, value in data.items() if value is not None}
     try:
         top = TopLevelSchema().load(data)
     except ValidationError as exc:
@@ -309,6 +319,7 @@ def parse_config(
             connectors[name] = ConnectorConfig(name, type_name, policy, settings)
 
     knowledge = build_knowledge(top["knowledge"], base_dir)
+    problems.extend(check_references(knowledge, top["connectors"]))
     if problems:
         raise ConfigError(problems, source)
 
@@ -330,6 +341,7 @@ def parse_config(
         connectors=connectors,
         source=source,
         raw=data,
+        review=top["review"],
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -239,7 +240,12 @@ def test_a_timeout_or_overload_ends_in_an_ai_unavailable_handoff_through_the_pip
     server = ScriptedServer([reply])
     answerer = make(server, max_retries=1)
     policy = policy_for(tmp_path, "anthropic", anthropic={"model": "claude-test"})
-    runtime = SimpleNamespace(retriever=index, answerer=lambda _policy: answerer)
+    runtime = SimpleNamespace(
+        retriever=index,
+        answerer=lambda _policy: answerer,
+        clock=lambda: datetime.now(UTC),
+        secrets=(),
+    )
     connector = SimpleNamespace(has_credentials=False)
     customer = situation(PRICE_QUESTION).message
     event = Event("acme", "d1", "42", "comment", customer)
