@@ -34,6 +34,7 @@ REASON_TITLES = {
     "unresolved_after_clarification": "Still unresolved after one clarifying question",
     "unreadable_message": "The message had no text the assistant could read",
     "ai_unavailable": "The AI answerer was unavailable",
+    "model_triage": "The AI judged that a person should take this",
 }
 
 NEXT_STEPS = {
@@ -56,6 +57,7 @@ NEXT_STEPS = {
     "unresolved_after_clarification": "Answer with the details the customer gave.",
     "unreadable_message": "Open the ticket: the message may be an attachment or image.",
     "ai_unavailable": "Answer yourself; the AI could not be reached.",
+    "model_triage": "Read the AI's triage note in the evidence, then reply personally.",
 }
 
 _CUSTOMER_FIELDS = ("organization", "tier", "plan", "account_age_days", "account_created_at")
@@ -139,6 +141,11 @@ def _evidence(evidence: dict[str, Any]) -> str:
         shown.append("; ".join(f'"{m}"' for m in matched))
     if "confidence" in evidence:
         shown.append(f"confidence {evidence['confidence']}")
+    triage = evidence.get("model_triage")
+    if triage:
+        shown.append(
+            "AI triage: " + ", ".join(f"{k} {v}" for k, v in triage.items() if k != "escalate")
+        )
     if evidence.get("error"):
         shown.append(f"error: {_clip(str(evidence['error']), 120)}")
     retrieved = evidence.get("retrieved")

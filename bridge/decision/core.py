@@ -116,6 +116,17 @@ def settle(
             evidence["matched"] = list(finding.signals)  # the brief shows these to the agent
         return _escalate(situation, policy, reason, rule_id, evidence, confidence=answer.confidence)
 
+    # An LLM answerer also triages the message. Its call can add a handoff the rules missed,
+    # never remove one: the rule triggers already ran and they are the floor.
+    if answer.notes.get("triage_escalate") == "true":
+        reason = answer.notes.get("triage_reason", "").strip().lower().replace(" ", "_")
+        evidence["model_triage"] = {
+            key.removeprefix("triage_"): value
+            for key, value in answer.notes.items()
+            if key.startswith("triage_")
+        }
+        known = reason in policy.triggers and policy.triggers[reason].rollout != "off"
+        return escalate(reason if known else "model_triage", "answer.model_triage")
     if not hits or answer.kind is AnswerKind.NOT_COVERED:
         return escalate("missing_knowledge", "answer.not_covered")
     if answer.kind is AnswerKind.CLARIFY:

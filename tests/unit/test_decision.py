@@ -238,3 +238,34 @@ def test_the_way_out_word_always_reaches_a_person(tmp_path: Path) -> None:
     decision = triage(customer("klaxon!"), [], TicketView(), policy)
     assert (decision.reason, decision.rule_id) == ("human_request", "human_request.way_out")
     assert triage(customer("what is a klaxon in the editor?"), [], TicketView(), policy) is None
+
+
+def test_the_models_triage_can_add_a_handoff_but_not_remove_one(policy: Policy) -> None:
+    notes = {
+        "triage_escalate": "true",
+        "triage_reason": "legal_privacy",
+        "triage_intent": "threatens a lawsuit",
+        "triage_sentiment": "angry",
+    }
+    answer = Answer(AnswerKind.ANSWER, "Click Forgot password.", (PASSWORD.id,), 0.9, notes=notes)
+    decision = settle(customer("reset?"), [], TicketView(), HITS, answer, policy)
+    assert (decision.kind, decision.reason) == (DecisionKind.ESCALATE, "legal_privacy")
+    assert "AI triage: reason legal_privacy, intent threatens a lawsuit" in decision.brief
+    unknown = Answer(
+        AnswerKind.ANSWER,
+        "x",
+        (PASSWORD.id,),
+        0.9,
+        notes={"triage_escalate": "true", "triage_reason": "vibes"},
+    )
+    assert settle(customer("q"), [], TicketView(), HITS, unknown, policy).reason == "model_triage"
+    calm = Answer(
+        AnswerKind.ANSWER,
+        "Click Forgot password.",
+        (PASSWORD.id,),
+        0.9,
+        notes={"triage_escalate": "false"},
+    )
+    assert (
+        settle(customer("reset?"), [], TicketView(), HITS, calm, policy).kind is DecisionKind.REPLY
+    )
