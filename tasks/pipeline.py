@@ -304,6 +304,7 @@ def _record_decision(
             priority=decision.priority,
             rollout=decision.rollout,
             language=decision.language,
+            tokens=(decision.evidence.get("answerer") or {}).get("tokens"),
             mode=policy.mode,
             policy_digest=policy.digest,
             write_status="pending" if decision.kind.writes else "none",

@@ -28,6 +28,16 @@ from bridge.knowledge.types import Answer, AnswerKind, Hit
 from bridge.policy import Policy, TriggerSettings
 
 MAX_CLARIFICATIONS = 1
+# What an LLM answerer reports about its call, kept on the decision for cost and latency review.
+_USAGE_NOTES = (
+    "answerer",
+    "model",
+    "latency_ms",
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
 
 
 def triage(situation: Situation, policy: Policy) -> Decision | None:
@@ -110,6 +120,9 @@ def settle(
         "confidence": round(answer.confidence, 3),
         "answer_kind": answer.kind.value,
     }
+    usage = {key: answer.notes[key] for key in _USAGE_NOTES if key in answer.notes}
+    if usage or answer.tokens:
+        evidence["answerer"] = {**usage, "tokens": answer.tokens}
 
     def escalate(reason: str, rule_id: str, finding: guard.Finding | None = None) -> Decision:
         if finding is not None:

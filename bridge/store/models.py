@@ -91,6 +91,7 @@ class Decision(Base):
     # the write-back steps already done, so a task run again after a crash resumes, not repeats
     writes_done: Mapped[list[Any]] = mapped_column(JSON, default=list)
     latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)  # LLM tokens, all kinds
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -126,6 +127,22 @@ class DeadLetter(Base):
     event: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Review(Base):
+    """A reviewer's verdict on one decision, kept as history: a later verdict does not erase."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(
+        ForeignKey("decisions.id", ondelete="CASCADE"), index=True
+    )
+    # right_call / should_have_answered / should_have_escalated_earlier
+    verdict: Mapped[str] = mapped_column(String(40))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewer: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 # --- knowledge base ----------------------------------------------------------------------

@@ -269,3 +269,26 @@ def test_the_models_triage_can_add_a_handoff_but_not_remove_one(policy: Policy) 
     assert (
         settle(customer("reset?"), [], TicketView(), HITS, calm, policy).kind is DecisionKind.REPLY
     )
+
+
+def test_llm_usage_is_kept_on_the_decision(policy: Policy) -> None:
+    notes = {
+        "answerer": "anthropic",
+        "model": "claude-test",
+        "latency_ms": "812",
+        "input_tokens": "900",
+        "output_tokens": "120",
+        "stop_reason": "tool_use",
+    }
+    answer = Answer(
+        AnswerKind.ANSWER, "Click Forgot password.", (PASSWORD.id,), 0.9, tokens=1020, notes=notes
+    )
+    decision = settle(customer("reset?"), [], TicketView(), HITS, answer, policy)
+    assert decision.evidence["answerer"] == {
+        "answerer": "anthropic",
+        "model": "claude-test",
+        "latency_ms": "812",
+        "input_tokens": "900",
+        "output_tokens": "120",
+        "tokens": 1020,
+    }

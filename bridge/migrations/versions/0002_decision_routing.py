@@ -1,4 +1,4 @@
-"""decisions record the handoff's priority, rollout and the customer's language
+"""decisions record the handoff's priority, rollout, the customer's language and LLM tokens
 
 Revision ID: 0002
 Revises: 0001
@@ -20,10 +20,12 @@ def upgrade() -> None:
             sa.Column("rollout", sa.String(length=10), nullable=False, server_default="auto")
         )
         batch_op.add_column(sa.Column("language", sa.String(length=8), nullable=True))
+        batch_op.add_column(sa.Column("tokens", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("decisions") as batch_op:
+        batch_op.drop_column("tokens")
         batch_op.drop_column("language")
         batch_op.drop_column("rollout")
         batch_op.drop_column("priority")
