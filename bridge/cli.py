@@ -308,5 +308,9 @@ from bridge.knowledge.cli import kb  # noqa: E402  (registered last: it imports 
 
 main.add_command(kb)
 
+from bridge.eval.cli import eval_command  # noqa: E402  (imports this module, like kb)
+
+main.add_command(eval_command)
+
 if __name__ == "__main__":
     main()
