@@ -6,8 +6,13 @@
    passages, each compared with a plain-Python BM25 scan measured in the same run, so the
    ratios hold on any machine.
 
-Run: ``.venv/bin/python -m benchmarks.retrieval [--passages 10000] [--out PATH]``.
-Exits 1 when a target is missed (p95 < 5 ms, build < 10 s, recall@5 >= 0.9).
+With ``--hybrid`` (needs the embeddings extra) the same questions are also run through
+hybrid retrieval (``bridge/knowledge/hybrid.py``), and query latency on the help center is
+measured for both in one run, so the two can be compared directly.
+
+Run: ``.venv/bin/python -m benchmarks.retrieval [--passages 10000] [--hybrid] [--out PATH]``.
+Exits 1 when a target is missed (p95 < 5 ms, build < 10 s, recall@5 >= 0.9); the hybrid
+numbers are reported, not checked.
 """
 
 from __future__ import annotations
@@ -26,14 +31,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 from bridge.knowledge.index import KnowledgeIndex, passage_terms
 from bridge.knowledge.loader import load_folder
+from bridge.knowledge.settings import DEFAULT_EMBEDDING_MODEL, DEFAULT_EMBEDDING_WEIGHT
 from bridge.knowledge.text import tokenize, words
-from bridge.knowledge.types import Passage
+from bridge.knowledge.types import Hit, Passage
 
 ROOT = Path(__file__).resolve().parent.parent
 HELP_CENTER = ROOT / "examples" / "help-center"
@@ -43,6 +49,10 @@ RESULTS = Path(__file__).resolve().parent / "results" / "retrieval.json"
 TARGET_P95_MS = 5.0
 TARGET_BUILD_SECONDS = 10.0
 TARGET_RECALL_AT_5 = 0.9
+
+
+class Searcher(Protocol):
+    def search(self, query: str, k: int = 5) -> list[Hit]: ...
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,7 @@ def rank_of(sources: Sequence[str], expect: str) -> int | None:
     return None
 
 
-def quality(index: KnowledgeIndex, questions: Sequence[Question], k: int = 5) -> dict[str, Any]:
+def quality(index: Searcher, questions: Sequence[Question], k: int = 5) -> dict[str, Any]:
     """Recall@k counts a question as found when any of the top k passages is from its article."""
     ranks: list[int | None] = []
     misses: list[dict[str, Any]] = []
@@ -249,6 +259,85 @@ def speed(passage_count: int, query_count: int, baseline_queries: int) -> dict[s
     }
 
 
+def _latency_summary(latencies: Sequence[float]) -> dict[str, float]:
+    return {
+        "p50": round(percentile(latencies, 0.5), 3),
+        "p95": round(percentile(latencies, 0.95), 3),
+        "mean": round(statistics.fmean(latencies), 3),
+    }
+
+
+def hybrid_comparison(
+    passages: Sequence[Passage],
+    questions: Sequence[Question],
+    bm25_scores: dict[str, Any],
+    model: str,
+    weight: float,
+    rounds: int,
+    scale_passages: int,
+) -> dict[str, Any]:
+    """BM25 against hybrid retrieval on the labelled questions: quality and query latency.
+
+    Latency is timed on the same questions for both, interleaved round by round so that any
+    slowdown of the machine hits both alike. A hybrid query costs one model call to embed the
+    question plus a product with every passage vector; the second part grows with the corpus,
+    so it is also timed over ``scale_passages`` synthetic passages with random vectors (a cost
+    measurement only: random vectors say nothing about quality).
+    """
+    import numpy as np
+
+    from bridge.knowledge.embeddings import get_embedder
+    from bridge.knowledge.hybrid import HybridIndex
+
+    started = time.perf_counter()
+    embedder = get_embedder(model)
+    load_seconds = time.perf_counter() - started
+    index = KnowledgeIndex.build(passages)
+    started = time.perf_counter()
+    hybrid = HybridIndex.build(index, embedder, weight)
+    encode_seconds = time.perf_counter() - started
+    scores = quality(hybrid, questions)
+
+    texts = [q.text for q in questions]
+    timed_queries(hybrid.search, texts)  # warm-up: the first calls of a model are slower
+    bm25_ms: list[float] = []
+    hybrid_ms: list[float] = []
+    for _ in range(rounds):
+        bm25_ms += timed_queries(index.search, texts)
+        hybrid_ms += timed_queries(hybrid.search, texts)
+
+    scale: dict[str, Any] = {}
+    if scale_passages:
+        synthetic = synthetic_passages(scale_passages)
+        rng = np.random.default_rng(3)
+        vectors = rng.standard_normal((len(synthetic), embedder.dimension)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        big = HybridIndex(KnowledgeIndex.build(synthetic), vectors, embedder, weight)
+        queries = synthetic_queries(synthetic, 200)
+        timed_queries(big.search, queries[:20])
+        scale = {
+            "passages": scale_passages,
+            "queries": len(queries),
+            "bm25_query_ms": _latency_summary(timed_queries(big.bm25.search, queries)),
+            "hybrid_query_ms": _latency_summary(timed_queries(big.search, queries)),
+        }
+
+    def summary(values: dict[str, Any]) -> dict[str, Any]:
+        return {key: values[key] for key in ("recall_at_5", "recall_at_1", "mrr", "misses")}
+
+    return {
+        "model": model,
+        "weight": weight,
+        "model_load_seconds": round(load_seconds, 3),
+        "encode_seconds": round(encode_seconds, 3),
+        "passages": len(passages),
+        "queries_timed": len(hybrid_ms),
+        "bm25": {**summary(bm25_scores), "query_ms": _latency_summary(bm25_ms)},
+        "hybrid": {**summary(scores), "query_ms": _latency_summary(hybrid_ms)},
+        "scale": scale,
+    }
+
+
 def _help_center_text() -> str:
     return "\n".join(p.read_text(encoding="utf-8") for p in sorted(HELP_CENTER.glob("*.md")))
 
@@ -260,7 +349,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--baseline-queries", type=int, default=200)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--hybrid", action="store_true", help="also compare hybrid retrieval (embeddings extra)"
+    )
+    parser.add_argument("--model", default=DEFAULT_EMBEDDING_MODEL, help="package or folder")
+    parser.add_argument("--weight", type=float, default=DEFAULT_EMBEDDING_WEIGHT)
+    parser.add_argument("--rounds", type=int, default=10, help="timed passes over the questions")
+    parser.add_argument(
+        "--hybrid-passages", type=int, default=10_000, help="synthetic corpus for hybrid cost"
+    )
     args = parser.parse_args(argv)
+    if args.hybrid:
+        from bridge.knowledge.embeddings import EXTRA_MISSING, extra_installed
+
+        if not extra_installed():
+            parser.error(EXTRA_MISSING)
 
     questions = load_questions(args.questions)
     passages = load_folder(HELP_CENTER)
@@ -268,6 +371,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     scores = quality(index, questions)
     scores["baseline_recall_at_5"] = baseline_recall(passages, questions)
     timing = speed(args.passages, args.queries, args.baseline_queries)
+    comparison = None
+    if args.hybrid:
+        comparison = hybrid_comparison(
+            passages,
+            questions,
+            scores,
+            args.model,
+            args.weight,
+            args.rounds,
+            args.hybrid_passages,
+        )
 
     checks = {
         "recall_at_5": scores["recall_at_5"] >= TARGET_RECALL_AT_5,
@@ -290,6 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "met": checks,
         },
     }
+    if comparison is not None:
+        result["hybrid"] = comparison
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
@@ -312,10 +428,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"x{timing['speedup']['query_p50']} / x{timing['speedup']['query_p95']} faster; "
         f"top-1 agreement {base['top1_agreement']:.0%})"
     )
+    if comparison is not None:
+        _print_comparison(comparison)
     for name, ok in checks.items():
         print(f"  {'ok  ' if ok else 'MISS'} {name}")
     print(f"written to {args.out}")
     return 0 if all(checks.values()) else 1
+
+
+def _print_comparison(comparison: dict[str, Any]) -> None:
+    print(
+        f"hybrid ({comparison['model']}, weight {comparison['weight']}) vs BM25 on "
+        f"{comparison['passages']} help-center passages; vectors encoded in "
+        f"{comparison['encode_seconds']:.2f}s, model loaded in "
+        f"{comparison['model_load_seconds']:.2f}s:"
+    )
+    print(f"  {'':8} recall@5 recall@1   MRR   p50 ms  p95 ms  ({comparison['queries_timed']} q)")
+    for name in ("bm25", "hybrid"):
+        row = comparison[name]
+        print(
+            f"  {name:8} {row['recall_at_5']:8.3f} {row['recall_at_1']:8.3f} {row['mrr']:6.3f} "
+            f"{row['query_ms']['p50']:7.2f} {row['query_ms']['p95']:7.2f}"
+        )
+    for miss in comparison["hybrid"]["misses"]:
+        print(f"  hybrid missed: {miss['q']!r} -> expected {miss['expect']}, got {miss['got']}")
+    scale = comparison["scale"]
+    if scale:
+        print(
+            f"  on {scale['passages']} synthetic passages (random vectors), {scale['queries']} "
+            f"queries: BM25 p95 {scale['bm25_query_ms']['p95']:.2f} ms, "
+            f"hybrid p95 {scale['hybrid_query_ms']['p95']:.2f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -14,44 +14,17 @@ from typing import Any
 
 import click
 
-from bridge.config import AppConfig, ConfigError, load_config
-
-CONFIG_ENV = "HELPDESK_BRIDGE_CONFIG"
-EXAMPLE_CONFIG = "config.example.yaml"
-
-
-def default_config_path() -> Path:
-    """--config, else $HELPDESK_BRIDGE_CONFIG, else the shipped example config."""
-    from_env = os.environ.get(CONFIG_ENV)
-    if from_env:
-        return Path(from_env)
-    for candidate in (
-        Path.cwd() / EXAMPLE_CONFIG,
-        Path(__file__).resolve().parent.parent / EXAMPLE_CONFIG,
-    ):
-        if candidate.is_file():
-            return candidate
-    return Path(EXAMPLE_CONFIG)
-
-
-def load_or_exit(path: str | None) -> AppConfig:
-    config_path = Path(path) if path else default_config_path()
-    try:
-        return load_config(config_path)
-    except ConfigError as exc:
-        click.echo(f"config error in {config_path}:", err=True)
-        for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
-        sys.exit(2)
-
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help=f"Config file (default: ${CONFIG_ENV}, else the shipped {EXAMPLE_CONFIG}).",
+from bridge.cli_config import (  # noqa: F401 - re-exported for scripts that import them here
+    CONFIG_ENV,
+    EXAMPLE_CONFIG,
+    config_option,
+    default_config_path,
+    load_or_exit,
 )
+from bridge.config import AppConfig
+from bridge.eval.cli import eval_command
+from bridge.knowledge.cli import kb
+from bridge.review.cli import report
 
 
 @click.group()
@@ -304,13 +277,9 @@ def _serve(config: AppConfig, host: str, port: int, workers: int) -> None:
     _Gunicorn().run()
 
 
-from bridge.knowledge.cli import kb  # noqa: E402  (registered last: it imports this module)
-
 main.add_command(kb)
-
-from bridge.eval.cli import eval_command  # noqa: E402  (imports this module, like kb)
-
 main.add_command(eval_command)
+main.add_command(report)
 
 if __name__ == "__main__":
     main()

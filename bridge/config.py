@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from bridge.knowledge.answerer_settings import AnswererSettings, AnswerersSchema
 from bridge.knowledge.settings import (
@@ -27,6 +35,8 @@ from bridge.knowledge.settings import (
     check_references,
 )
 from bridge.knowledge.settings import build as build_knowledge
+from bridge.learning.settings import LearningSchema, LearningSettings
+from bridge.learning.settings import build as build_learning
 from bridge.policy import (  # noqa: F401 - re-exported: the policy is part of the config
     MODES,
     POLICY_KEYS,
@@ -65,8 +75,45 @@ class ConnectorConfig:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: ``burst`` webhooks at once, refilled at ``requests_per_second``."""
+
+    requests_per_second: float
+    burst: int
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    """``web.rate_limit``: the default bucket per connector, and per-connector overrides."""
+
+    enabled: bool = True
+    requests_per_second: float = 50.0
+    burst: int = 500
+    connectors: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def for_connector(self, name: str) -> RateLimit | None:
+        """The connector's bucket, or None when its webhooks are not limited."""
+        own = self.connectors.get(name) or {}
+        enabled = own.get("enabled")
+        if not (self.enabled if enabled is None else enabled):
+            return None
+        rate = own.get("requests_per_second") or self.requests_per_second
+        return RateLimit(requests_per_second=rate, burst=own.get("burst") or self.burst)
+
+
+@dataclass(frozen=True)
 class WebConfig:
     max_body_bytes: int
+    # Where customers reach this service; feedback links are built on it (None: no links).
+    public_url: str | None = None
+    # Signs feedback links; kept out of repr like every credential.
+    secret_key: str | None = field(default=None, repr=False)
+    feedback_link_days: int = 30
+    rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
+
+    @property
+    def feedback_links(self) -> bool:
+        return bool(self.public_url and self.secret_key)
 
 
 @dataclass(frozen=True)
@@ -76,6 +123,9 @@ class WorkerConfig:
     retry_backoff_max_seconds: float
     lock_timeout_seconds: float
     concurrency: int
+    # A task a broker delivered but no worker acknowledged (its worker was killed) is handed
+    # out again after this long (Redis); it must exceed the longest retry countdown.
+    visibility_timeout_seconds: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +141,9 @@ class AppConfig:
     source: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     review: ReviewSettings | None = None  # None: the review UI is off
+    learning: LearningSettings = field(default_factory=LearningSettings)
+    # Customer email addresses and phone numbers appear in logs only when this is true.
+    log_customer_data: bool = False
 
     @property
     def embedded_broker_url(self) -> str:
@@ -117,8 +170,50 @@ class _Strict(Schema):
         unknown = RAISE
 
 
+class _ConnectorRateLimitSchema(_Strict):
+    enabled = fields.Bool(load_default=None, allow_none=True)
+    requests_per_second = fields.Float(
+        load_default=None, allow_none=True, validate=validate.Range(min=0, min_inclusive=False)
+    )
+    burst = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=1))
+
+
+class RateLimitSchema(_Strict):
+    enabled = fields.Bool(load_default=True)
+    requests_per_second = fields.Float(
+        load_default=50.0, validate=validate.Range(min=0, min_inclusive=False)
+    )
+    burst = fields.Int(load_default=500, validate=validate.Range(min=1))
+    connectors = fields.Dict(
+        keys=fields.Str(), values=fields.Nested(_ConnectorRateLimitSchema), load_default=dict
+    )
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **_: Any) -> RateLimitSettings:
+        return RateLimitSettings(**data)
+
+
 class WebSchema(_Strict):
     max_body_bytes = fields.Int(load_default=1_048_576, validate=validate.Range(min=1024))
+    rate_limit = fields.Nested(RateLimitSchema, load_default=defaults_of(RateLimitSchema))
+    public_url = fields.Url(
+        load_default=None, allow_none=True, schemes={"http", "https"}, require_tld=False
+    )
+    secret_key = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=32))
+    feedback_link_days = fields.Int(load_default=30, validate=validate.Range(min=1, max=365))
+
+    @validates_schema
+    def _signing_key(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("public_url") and not data.get("secret_key"):
+            raise ValidationError(
+                {"secret_key": ["required when public_url is set: it signs the feedback links"]}
+            )
+
+    @post_load
+    def _bare_url(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if data.get("public_url"):
+            data["public_url"] = data["public_url"].rstrip("/")
+        return data
 
 
 class WorkerSchema(_Strict):
@@ -126,7 +221,21 @@ class WorkerSchema(_Strict):
     retry_backoff_seconds = fields.Float(load_default=10.0, validate=validate.Range(min=0))
     retry_backoff_max_seconds = fields.Float(load_default=600.0, validate=validate.Range(min=0))
     lock_timeout_seconds = fields.Float(load_default=120.0, validate=validate.Range(min=1))
-    concurrency = fields.Int(load_default=4, validate=validate.Range(1, 256))
+    # Threads: a ticket mostly waits on the LLM and the helpdesk. With a 1.5 s answerer, 32
+    # threads reach about 85% of the ideal 21 tickets/s on two cores for ~4 MiB more than 4
+    # threads (benchmarks/worker.py).
+    concurrency = fields.Int(load_default=32, validate=validate.Range(1, 256))
+    visibility_timeout_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=1))
+
+    @validates_schema
+    def _redelivery_after_retries(self, data: dict[str, Any], **_: Any) -> None:
+        # A task waiting for its retry is held unacknowledged by a worker; were it older than
+        # the visibility timeout, the broker would hand it to a second worker as well.
+        backoff = data.get("retry_backoff_max_seconds", 600.0)
+        if data.get("visibility_timeout_seconds", 3600.0) <= backoff:
+            raise ValidationError(
+                {"visibility_timeout_seconds": ["must be greater than retry_backoff_max_seconds"]}
+            )
 
 
 class TopLevelSchema(_Strict):
@@ -138,8 +247,10 @@ class TopLevelSchema(_Strict):
     knowledge = fields.Nested(KnowledgeSchema, load_default=defaults_of(KnowledgeSchema))
     answerers = fields.Nested(AnswerersSchema, load_default=defaults_of(AnswerersSchema))
     review = fields.Nested(ReviewSchema, load_default=None, allow_none=True)
+    learning = fields.Nested(LearningSchema, load_default=defaults_of(LearningSchema))
     defaults = fields.Dict(load_default=dict)
     connectors = fields.Dict(keys=fields.Str(), load_default=dict)
+    log_customer_data = fields.Bool(load_default=False)
 
 
 # --- loading ----------------------------------------------------------------------------
@@ -320,6 +431,9 @@ def parse_config(
 
     knowledge = build_knowledge(top["knowledge"], base_dir)
     problems.extend(check_references(knowledge, top["connectors"]))
+    for name in top["web"]["rate_limit"].connectors:
+        if name not in top["connectors"]:
+            problems.append(f"web.rate_limit.connectors.{name}: no connector named {name!r}")
     if problems:
         raise ConfigError(problems, source)
 
@@ -334,7 +448,7 @@ def parse_config(
         database_url=database_url,
         broker_url=top["broker_url"] or None,
         data_dir=data_dir,
-        web=WebConfig(max_body_bytes=web["max_body_bytes"]),
+        web=WebConfig(**web),
         worker=WorkerConfig(**w),
         knowledge=knowledge,
         answerers=top["answerers"],
@@ -342,6 +456,8 @@ def parse_config(
         source=source,
         raw=data,
         review=top["review"],
+        learning=build_learning(top["learning"]),
+        log_customer_data=top["log_customer_data"],
     )
 
 

@@ -6,15 +6,25 @@ reads a conversation and writes replies, notes, groups and tags. It never decide
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from marshmallow import Schema
 
 from bridge.events import Event, Message
+
+log = logging.getLogger(__name__)
+
+#: Column sizes of the deliveries table: an id longer than its column could not be stored,
+#: and the database error would answer 503 and have the helpdesk send it again forever.
+MAX_DELIVERY_ID = 255
+MAX_TICKET_ID = 100
 
 
 class WebhookRejected(Exception):
@@ -116,6 +126,23 @@ class HelpArticle:
 
 
 @dataclass(frozen=True)
+class TicketSignal:
+    """What a message-less webhook says about a ticket that the bridge learns from.
+
+    ``solved``: a person solved or closed the ticket. ``rating``: the customer rated it
+    through the helpdesk's own satisfaction survey; ``vote`` is the rating on the bridge's
+    up/down scale and ``score`` the helpdesk's own number.
+    """
+
+    kind: Literal["solved", "rating"]
+    ticket_id: str
+    vote: Literal["up", "down", "neutral"] | None = None
+    score: float | None = None
+    comment: str | None = None
+    ticket_url: str | None = None  # where an agent opens the ticket, when known
+
+
+@dataclass(frozen=True)
 class WiringResult:
     """What ``helpdesk-bridge connect`` did or asks the admin to do, line by line."""
 
@@ -124,7 +151,23 @@ class WiringResult:
 
 
 class Connector(ABC):
-    """Base class: one instance per configured connector (a name in the config file)."""
+    """Base class: one instance per configured connector (a name in the config file).
+
+    Every subclass's ``verify`` and ``parse`` are wrapped (see ``__init_subclass__``) so that
+    no body, however hostile, gets anything but a ``WebhookRejected`` out of them, and every
+    event they return can be stored.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Both are pure functions of the request, so a failure is a property of the body and
+        # would repeat on every redelivery: a 5xx would only make the helpdesk retry it
+        # forever (and Intercom pause the endpoint). Wrapping here covers every connector,
+        # including ones added later, without each repeating the same guards.
+        for name, guard in (("verify", _guard_verify), ("parse", _guard_parse)):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_guarded", False):
+                setattr(cls, name, guard(method))
 
     #: value of ``connectors.<name>.type`` that selects this class
     type_name: ClassVar[str]
@@ -147,6 +190,13 @@ class Connector(ABC):
     @abstractmethod
     def sign(self, body: bytes, now: datetime) -> dict[str, str]:
         """Headers that make ``verify`` accept ``body``: used by ``replay`` and tests."""
+
+    def ticket_signal(self, event: Event) -> TicketSignal | None:
+        """The solved ticket or satisfaction rating a parsed event reports, else None.
+
+        Not abstract: a helpdesk whose webhooks carry neither simply never reports one.
+        """
+        return None
 
     # -- outbound ------------------------------------------------------------------------
     @property
@@ -210,3 +260,72 @@ class Connector(ABC):
     ) -> str | None:
         """Internal note, reassign to the group, tag, and raise the priority when given
         (low / normal / high / urgent); return the note's id. Resolve the group before any write."""
+
+
+# -- guards around verify and parse ------------------------------------------------------------
+def _guard_verify(verify: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(verify)
+    def guarded(self: Connector, request: WebhookRequest, now: datetime) -> None:
+        try:
+            verify(self, request, now)
+        except WebhookRejected:
+            raise
+        except Exception as exc:
+            log.warning("connector %s: verify failed on a request", self.name, exc_info=True)
+            raise BadSignature(f"request could not be verified ({type(exc).__name__})") from exc
+
+    guarded._guarded = True  # type: ignore[attr-defined]
+    return guarded
+
+
+def _guard_parse(parse: Callable[..., Event]) -> Callable[..., Event]:
+    @functools.wraps(parse)
+    def guarded(self: Connector, request: WebhookRequest) -> Event:
+        try:
+            event = parse(self, request)
+        except WebhookRejected:
+            raise
+        except RecursionError as exc:
+            # json.loads recurses once per nesting level: a body of "[" * 100000 exhausts it.
+            raise MalformedPayload("body is nested too deeply", field="body") from exc
+        except Exception as exc:
+            log.warning("connector %s: parse failed on a body", self.name, exc_info=True)
+            raise MalformedPayload(
+                f"body could not be read ({type(exc).__name__})", field="body"
+            ) from exc
+        return storable(event)
+
+    guarded._guarded = True  # type: ignore[attr-defined]
+    return guarded
+
+
+def storable(event: Event) -> Event:
+    """The event as it can be stored, or MalformedPayload when it cannot be.
+
+    NUL characters are dropped rather than refused: PostgreSQL text cannot hold them, and a
+    customer's message is kept even when some client put one in it.
+    """
+    if len(event.delivery_id) > MAX_DELIVERY_ID:
+        raise MalformedPayload(f"delivery id is longer than {MAX_DELIVERY_ID} characters")
+    if len(event.ticket_id) > MAX_TICKET_ID:
+        raise MalformedPayload(f"ticket id is longer than {MAX_TICKET_ID} characters")
+    try:
+        # Python's json reads NaN and Infinity, but JSON columns refuse them.
+        encoded = json.dumps(event.to_json(), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise MalformedPayload(
+            "body holds a value that cannot be stored as JSON (NaN or Infinity)", field="body"
+        ) from exc
+    if "\\u0000" not in encoded:
+        return event
+    return replace(Event.from_json(_without_nul(event.to_json())), raw=event.raw)
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(item) for item in value]
+    return value

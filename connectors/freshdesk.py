@@ -53,6 +53,7 @@ from connectors.base import (
     HelpdeskError,
     MalformedPayload,
     NotConfigured,
+    TicketSignal,
     WebhookRequest,
     WiringResult,
 )
@@ -168,6 +169,9 @@ _DIGEST_CHARS: Final = 20
 # How ``{{ticket.latest_public_comment}}`` names a comment with no user behind it.
 _SYSTEM_AUTHOR: Final = "system"
 _EVENT_RE: Final = re.compile(r"^\{\s*([A-Za-z_]+)\s*:\s*(.*?)\s*\}$", re.DOTALL)
+# ``{{triggered_event}}`` of a status change: ``{status:{from:2,to:4}}``.
+_STATUS_TO_RE: Final = re.compile(r"\bto\s*:\s*(\d+)")
+_SOLVED_STATUSES: Final = frozenset({4, 5})  # Resolved, Closed
 _HEADER_NAME_RE: Final = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 _HOST_RE: Final = re.compile(
     r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+"
@@ -682,6 +686,18 @@ class FreshdeskConnector(Connector):
             message=message,
             **common,
         )
+
+    def ticket_signal(self, event: Event) -> TicketSignal | None:
+        """A status change to Resolved or Closed. Freshdesk's webhooks carry no satisfaction
+        rating (its survey results are only in the API), so ratings never come from here."""
+        if event.kind != "ticket_event":
+            return None
+        name, value = _triggered_event(str(event.raw.get("event") or ""))
+        match = _STATUS_TO_RE.search(value) if name == "status" else None
+        if match is None or int(match.group(1)) not in _SOLVED_STATUSES:
+            return None
+        url = f"{self.settings.base_url}/a/tickets/{event.ticket_id}"
+        return TicketSignal("solved", event.ticket_id, ticket_url=url)
 
     @staticmethod
     def _description_role(source: str) -> Role:

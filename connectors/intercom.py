@@ -45,6 +45,7 @@ from connectors.base import (
     HelpdeskError,
     MalformedPayload,
     NotConfigured,
+    TicketSignal,
     WebhookRequest,
     WiringResult,
 )
@@ -77,6 +78,16 @@ WEBHOOK_TOPICS: Final[tuple[str, ...]] = (
 _CREATED_TOPICS: Final = frozenset(
     {"conversation.user.created", "conversation.admin.single.created"}
 )
+# Topics the bridge learns from rather than answers: a teammate closed the conversation (the
+# learning loop), and the customer rated it (satisfaction feedback).
+_CLOSED_TOPIC: Final = "conversation.admin.closed"
+_RATING_TOPIC: Final = "conversation.rating.added"
+# Where a teammate opens a conversation, per region.
+_INBOX_HOSTS: Final[dict[str, str]] = {
+    "us": "https://app.intercom.com",
+    "eu": "https://app.eu.intercom.com",
+    "au": "https://app.au.intercom.com",
+}
 # A translated copy of an admin reply that also arrives as conversation.admin.replied.
 _DUPLICATE_TOPICS: Final = frozenset({"conversation.admin.replied.translated"})
 _CUSTOMER_TYPES: Final = frozenset({"user", "lead", "contact"})
@@ -643,6 +654,26 @@ class IntercomConnector(Connector):
             raw=data,
         )
 
+    def ticket_signal(self, event: Event) -> TicketSignal | None:
+        topic = event.raw.get("topic")
+        if topic not in (_CLOSED_TOPIC, _RATING_TOPIC) or not event.ticket_id:
+            return None
+        app_id = str(event.raw.get("app_id") or "")
+        host = _INBOX_HOSTS.get(self.settings.region or "us", _INBOX_HOSTS["us"])
+        url = f"{host}/a/apps/{app_id}/conversations/{event.ticket_id}" if app_id else None
+        if topic == _CLOSED_TOPIC:
+            return TicketSignal("solved", event.ticket_id, ticket_url=url)
+        item = (event.raw.get("data") or {}).get("item") or {}
+        rating = item.get("conversation_rating") if isinstance(item, dict) else None
+        score = rating.get("rating") if isinstance(rating, dict) else None
+        if not isinstance(score, int | float) or isinstance(score, bool):
+            return None
+        vote = "up" if score >= 4 else "down" if score <= 2 else "neutral"
+        remark = str(rating.get("remark") or "").strip() or None
+        return TicketSignal(
+            "rating", event.ticket_id, vote=vote, score=float(score), comment=remark, ticket_url=url
+        )
+
     def _note_version(self, item: Mapping[str, Any]) -> None:
         is_v1 = item["source"] is None and item["conversation_message"] is not None
         if is_v1 and not self._warned_v1:
@@ -658,6 +689,9 @@ class IntercomConnector(Connector):
         """The message a notification is about, and the Event kind."""
         if topic in _DUPLICATE_TOPICS:
             return None, "translation"
+        if topic == _RATING_TOPIC:
+            # The item's newest part is an old message, not something said now.
+            return None, "rating"
         source = item["source"] or item["conversation_message"]
         if topic in _CREATED_TOPICS:
             if source is None:

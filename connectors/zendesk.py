@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Literal
 from urllib.parse import urlsplit
 
 from marshmallow import (
@@ -46,6 +46,7 @@ from connectors.base import (
     HelpdeskError,
     MalformedPayload,
     NotConfigured,
+    TicketSignal,
     WebhookRequest,
     WiringResult,
 )
@@ -71,6 +72,24 @@ TRIGGER_BODY_TEMPLATE: Final[dict[str, str]] = {
     "requester_email": "{{ticket.requester.email}}",
     "organization": "{{ticket.organization.name}}",
 }
+
+#: Bodies of two optional triggers: conditions "Status changed to Solved" and "Satisfaction
+#: changed". They tell the bridge a person solved a ticket it handed off (the learning loop)
+#: and how the customer rated it. ``rating`` may also be a literal ``good`` or ``bad`` (one
+#: trigger per rating), for accounts whose placeholders render in another language.
+SOLVED_TRIGGER_BODY: Final[dict[str, str]] = {
+    "bridge_event": "solved",
+    "ticket_id": "{{ticket.id}}",
+}
+SATISFACTION_TRIGGER_BODY: Final[dict[str, str]] = {
+    "bridge_event": "satisfaction",
+    "ticket_id": "{{ticket.id}}",
+    "rating": "{{satisfaction.current_rating}}",
+    "comment": "{{satisfaction.current_comment}}",
+}
+_BRIDGE_EVENTS: Final = frozenset({"solved", "satisfaction"})
+_STATUS_CHANGED: Final = "zen:event-type:ticket.status_changed"
+_SOLVED_STATUSES: Final = frozenset({"solved", "closed"})
 
 _EVENT_PREFIX: Final = "zen:event-type:"
 _COMMENT_ADDED: Final = "zen:event-type:ticket.comment_added"
@@ -449,6 +468,19 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _satisfaction(value: Any) -> tuple[Literal["up", "down", "neutral"], float] | None:
+    """A rendered rating as (vote, score): good/bad (score 1/0), or a 1-5 CSAT score."""
+    text = str(value or "").strip().lower()
+    if text.startswith("good"):
+        return "up", 1.0
+    if text.startswith("bad"):
+        return "down", 0.0
+    if text.isdigit() and 1 <= int(text) <= 5:
+        score = int(text)
+        return ("up" if score >= 4 else "down" if score <= 2 else "neutral"), float(score)
+    return None
+
+
 def _normalize_role(value: str) -> str:
     return " ".join(value.lower().replace("_", " ").split())
 
@@ -647,7 +679,50 @@ class ZendeskConnector(Connector):
                 "ticket events only",
                 field="type",
             )
+        if "bridge_event" in data:
+            return self._parse_bridge_event(data)
         return self._parse_trigger_body(data)
+
+    def _parse_bridge_event(self, data: dict[str, Any]) -> Event:
+        kind = str(data.get("bridge_event") or "").strip().lower()
+        if kind not in _BRIDGE_EVENTS:
+            raise MalformedPayload(
+                f"bridge_event: must be one of {', '.join(sorted(_BRIDGE_EVENTS))}",
+                field="bridge_event",
+            )
+        ticket_id = str(data.get("ticket_id") or "").strip()
+        if not ticket_id.isdigit():
+            raise MalformedPayload("ticket_id: must be a ticket number", field="ticket_id")
+        return Event(
+            connector=self.name,
+            delivery_id=f"{kind}:{ticket_id}",
+            ticket_id=ticket_id,
+            kind=kind,
+            message=None,
+            raw=data,
+        )
+
+    def ticket_signal(self, event: Event) -> TicketSignal | None:
+        url = f"{self.settings.base_url}/agent/tickets/{event.ticket_id}"
+        raw = event.raw
+        if event.kind == "solved":
+            return TicketSignal("solved", event.ticket_id, ticket_url=url)
+        if event.kind == "satisfaction":
+            rating = _satisfaction(raw.get("rating"))
+            if rating is None:  # offered or unoffered: asked, not answered
+                return None
+            vote, score = rating
+            comment = str(raw.get("comment") or "").strip() or None
+            return TicketSignal(
+                "rating", event.ticket_id, vote=vote, score=score, comment=comment, ticket_url=url
+            )
+        if raw.get("type") == _STATUS_CHANGED:
+            change = raw.get("event") if isinstance(raw.get("event"), dict) else {}
+            detail = raw.get("detail") if isinstance(raw.get("detail"), dict) else {}
+            current = str(change.get("current") or detail.get("status") or "").lower()
+            if current in _SOLVED_STATUSES:
+                return TicketSignal("solved", event.ticket_id, ticket_url=url)
+        return None
 
     def _parse_trigger_body(self, data: dict[str, Any]) -> Event:
         body = _load(TriggerBodySchema(), data)

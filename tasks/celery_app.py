@@ -13,6 +13,7 @@ from bridge.runtime import Runtime
 HANDLE_EVENT = "bridge.handle_event"
 REQUEUE_STALE = "bridge.requeue_stale_deliveries"
 REFRESH_KNOWLEDGE = "bridge.refresh_knowledge"
+COLLECT_CANDIDATES = "bridge.collect_kb_candidates"
 
 
 class BridgeCelery(Celery):
@@ -59,7 +60,13 @@ def create_celery(
         broker_transport_options=(
             {}
             if embedded
-            else {"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 3600}
+            else {
+                "socket_connect_timeout": 2,
+                "socket_timeout": 5,
+                # How soon a killed worker's unacknowledged tasks are handed out again.
+                "visibility_timeout": config.worker.visibility_timeout_seconds,
+                **_restore_sweep(config.worker.visibility_timeout_seconds),
+            }
         ),
         worker_hijack_root_logger=False,
         beat_schedule={
@@ -72,14 +79,34 @@ def create_celery(
                 "task": REFRESH_KNOWLEDGE,
                 "schedule": timedelta(seconds=60),
             },
+            # Escalated tickets a human solved: their answers become candidates for review.
+            "collect-kb-candidates": {
+                "task": COLLECT_CANDIDATES,
+                "schedule": timedelta(seconds=60),
+            },
         },
     )
     app.conf.update(overrides)
     # Importing registers the tasks on this app.
     import tasks.handle_event
-    import tasks.knowledge  # noqa: F401
+    import tasks.knowledge
+    import tasks.learning  # noqa: F401
 
     return app
+
+
+def _restore_sweep(visibility_timeout: float) -> dict[str, int]:
+    """How often a worker looks for tasks to hand out again, in step with the timeout.
+
+    kombu looks every ``interval * throttle`` seconds (100 by default): fine against an hour's
+    timeout, but it would add minutes to a short one.
+    """
+    sweep = max(1.0, min(100.0, visibility_timeout / 5))
+    interval = max(1, int(min(10.0, sweep)))
+    return {
+        "unacked_restore_interval": interval,
+        "unacked_restore_throttle": max(1, round(sweep / interval)),
+    }
 
 
 def prepare_embedded_broker(config: AppConfig, attempts: int = 3) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import math
 import random
 import uuid
 from datetime import timedelta
 
 from celery import Task, shared_task
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
+from bridge.config import WorkerConfig
 from bridge.store import repo
 from bridge.store.models import Delivery
 from connectors.base import HelpdeskError
@@ -23,49 +26,105 @@ def backoff_seconds(attempt: int, base: float, cap: float) -> float:
     return random.uniform(0, min(cap, base * (2**attempt)))
 
 
-@shared_task(bind=True, name=HANDLE_EVENT, acks_late=True, reject_on_worker_lost=True)
-def handle_event(self: Task, delivery_pk: int) -> str | None:
+#: The longest pause between two looks at a busy ticket.
+MAX_WAIT_COUNTDOWN = 15.0
+
+
+def wait_countdown(base: float, attempt: int) -> float:
+    """A busy ticket is looked at again soon, then less and less often."""
+    return min(MAX_WAIT_COUNTDOWN, base * 2 ** min(attempt, 10))
+
+
+def wait_budget(worker: WorkerConfig) -> int:
+    """Attempts a delivery may spend waiting for its ticket before it is dead-lettered."""
+    window = (
+        worker.lock_timeout_seconds
+        + worker.visibility_timeout_seconds
+        + worker.max_retries * worker.retry_backoff_max_seconds
+    )
+    return worker.max_retries + 10 + math.ceil(window / MAX_WAIT_COUNTDOWN)
+
+
+# No Celery retry limit: the budgets here decide, by kind (waits, failures).
+@shared_task(
+    bind=True, name=HANDLE_EVENT, acks_late=True, reject_on_worker_lost=True, max_retries=None
+)
+def handle_event(self: Task, delivery_pk: int, failures: int = 0, waits: int = 0) -> str | None:
+    """Process one delivery; ``failures`` and ``waits`` count the earlier runs of each kind.
+
+    They are counted apart because Celery's own retry count mixes them: a delivery that waited
+    for its ticket a dozen times must still get every retry of a helpdesk failure after that.
+    """
     app: BridgeCelery = self.app  # type: ignore[assignment]
     runtime = app.runtime
     worker = runtime.config.worker
-    owner = self.request.id or uuid.uuid4().hex
-    retries = self.request.retries or 0
+    # One owner per run, not per task id: the broker may hand a copy of this very message to
+    # another worker while this run is still going (a visibility timeout passed), and the two
+    # must not share the ticket lock.
+    owner = uuid.uuid4().hex
+    attempts = (self.request.retries or 0) + 1
+
+    def again(countdown: float, *, failed: bool) -> Exception:
+        counts = {"failures": failures + failed, "waits": waits + (not failed)}
+        return self.retry(args=[delivery_pk], kwargs=counts, countdown=countdown)
+
     try:
         outcome = process_delivery(runtime, delivery_pk, owner)
         return outcome.kind if outcome else None
     except RetryLater as exc:
-        # Lock waits don't count as failures: allow enough of them to outlast a lock's TTL.
-        lock_budget = worker.max_retries + int(worker.lock_timeout_seconds / exc.countdown) + 1
-        if retries < lock_budget:
-            raise self.retry(countdown=exc.countdown, max_retries=lock_budget) from exc
-        error = f"gave up waiting after {retries + 1} attempts: {exc.reason}"
+        # Waits don't count as failures. The ticket may be locked by a killed worker, or its
+        # earlier event may be that worker's task, which the broker hands out again only after
+        # the visibility timeout, or one still retrying a helpdesk failure: wait out all of it.
+        if waits < wait_budget(worker):
+            raise again(wait_countdown(exc.countdown, waits), failed=False) from exc
+        error = f"gave up waiting after {attempts} attempts: {exc.reason}"
     except UnknownConnector as exc:
         error = str(exc)
     except HelpdeskError as exc:
-        if exc.retryable and retries < worker.max_retries:
+        if exc.retryable and failures < worker.max_retries:
             countdown = exc.retry_after or backoff_seconds(
-                retries, worker.retry_backoff_seconds, worker.retry_backoff_max_seconds
+                failures, worker.retry_backoff_seconds, worker.retry_backoff_max_seconds
             )
             log.warning(
-                "delivery %s: %s; retry %d in %.1fs", delivery_pk, exc, retries + 1, countdown
+                "delivery %s: %s; retry %d in %.1fs", delivery_pk, exc, failures + 1, countdown
             )
-            raise self.retry(countdown=countdown, max_retries=worker.max_retries) from exc
-        error = f"helpdesk error after {retries + 1} attempts: {exc}"
+            raise again(countdown, failed=True) from exc
+        error = f"helpdesk error after {attempts} attempts: {exc}"
     except Exception as exc:  # a bug or an unexpected failure: retry, then keep it visible
+        if database_unavailable(exc) and waits < wait_budget(worker):
+            # A restart or failover of the database is not this event's fault: wait for it
+            # like a busy ticket rather than spend the retries meant for real failures.
+            log.warning("delivery %s: database unavailable (%s); waiting", delivery_pk, exc)
+            raise again(wait_countdown(1.0, waits), failed=False) from exc
         log.exception("delivery %s failed", delivery_pk)
-        if retries < worker.max_retries:
+        if failures < worker.max_retries:
             countdown = backoff_seconds(
-                retries, worker.retry_backoff_seconds, worker.retry_backoff_max_seconds
+                failures, worker.retry_backoff_seconds, worker.retry_backoff_max_seconds
             )
-            raise self.retry(countdown=countdown, max_retries=worker.max_retries) from exc
+            raise again(countdown, failed=True) from exc
         error = f"{type(exc).__name__}: {exc}"
 
-    with runtime.store.session() as session:
-        delivery = session.get(Delivery, delivery_pk)
-        if delivery is not None:
-            repo.dead_letter(session, delivery, error, attempts=retries + 1)
+    try:
+        with runtime.store.session() as session:
+            delivery = session.get(Delivery, delivery_pk)
+            if delivery is not None:
+                repo.dead_letter(session, delivery, error, attempts=attempts)
+    except SQLAlchemyError as exc:
+        # Until it is in the table the event is recorded nowhere but in this message, and
+        # finishing the task would acknowledge (drop) it: run it again later instead.
+        log.error(
+            "delivery %s: cannot dead-letter it yet (%s); will run it again", delivery_pk, exc
+        )
+        raise again(MAX_WAIT_COUNTDOWN, failed=False) from exc
     log.error("delivery %s dead-lettered: %s", delivery_pk, error)
     return "dead"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached, rather than refused a query."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 @shared_task(bind=True, name=REQUEUE_STALE)

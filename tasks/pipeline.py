@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -17,6 +18,7 @@ from bridge.config import Policy
 from bridge.decision import Citation, Decision, DecisionKind, answerer_failed, settle, triage
 from bridge.decision.model import Situation, TicketStatus, TicketView
 from bridge.events import Event, Message, Role
+from bridge.feedback.links import with_feedback_links
 from bridge.runtime import Runtime
 from bridge.store import repo
 from bridge.store.models import Decision as DecisionRow
@@ -88,6 +90,7 @@ def process_delivery(runtime: Runtime, delivery_pk: int, owner: str) -> Outcome 
             decision = decide(runtime, connector, policy, event, ticket, posted)
             latency_ms = int((time.monotonic() - started) * 1000)
             row = _record_decision(runtime, delivery_pk, event, decision, policy, latency_ms)
+            decision = replace(decision, text=row.text)  # with its feedback links, if any
         else:
             decision = _decision_from_row(row)
 
@@ -133,8 +136,11 @@ def decide(
         now=runtime.clock(),
     )
     # First without the history: most events (our own, an agent's) need no API call at all.
+    # A handoff waits for the history, though: an agent may already have the ticket.
     first_look = triage(situation, policy)
-    if first_look is not None:
+    if first_look is not None and (
+        first_look.kind is not DecisionKind.ESCALATE or not connector.has_credentials
+    ):
         return first_look
     assert message is not None  # triage ignores message-less events
 
@@ -147,7 +153,9 @@ def decide(
         if with_history is not None:
             return with_history
 
-    hits = runtime.retriever.search(message.text, k=policy.answer.top_k)
+    hits = runtime.retriever.search(
+        retrieval_query(message, situation.conversation), k=policy.answer.top_k
+    )
     try:
         answer = runtime.answerer(policy).answer(
             message.text,
@@ -159,6 +167,19 @@ def decide(
         log.exception("answerer failed on ticket %s", event.ticket_id)
         return answerer_failed(situation, policy, f"{type(exc).__name__}: {exc}")
     return settle(situation, hits, answer, policy, secrets=runtime.secrets)
+
+
+# A follow-up this short ("and on mobile?", "where is that?") leans on the question before it.
+_FOLLOW_UP_WORDS = 6
+
+
+def retrieval_query(message: Message, conversation: Sequence[Message]) -> str:
+    """What to search the docs for: the message, plus the customer's previous question when the
+    message is a short follow-up that cannot be understood alone."""
+    if len(message.text.split()) > _FOLLOW_UP_WORDS:
+        return message.text
+    earlier = [m for m in conversation if m.role is Role.CUSTOMER and m.id != message.id]
+    return f"{earlier[-1].text} {message.text}" if earlier else message.text
 
 
 def write_back(
@@ -239,6 +260,14 @@ def _perform(
             return None
         return connector.post_note(ticket_id, note)
     if step == "escalate":
+        if decision.brief and _already_posted(since, decision.brief):
+            # The note went in before a crash or a lost answer; adding it again would leave
+            # the agent two briefs. The group and tags are safe to set again.
+            log.info("ticket %s: handoff note already on the ticket; not posting again", ticket_id)
+            if decision.group:
+                connector.assign_group(ticket_id, decision.group)
+            connector.add_tags(ticket_id, list(decision.tags))
+            return None
         return connector.escalate(
             ticket_id,
             decision.brief or "",
@@ -317,7 +346,23 @@ def _record_decision(
             state.status = TicketStatus.HUMAN_ACTIVE.value
             state.human_active_at = datetime.now(UTC)
         session.flush()
+        if _gets_feedback_links(runtime, decision, policy):
+            # The links carry the decision's id, known only now. Adding them in the same
+            # transaction means a task run again after a crash posts exactly this text.
+            row.text = with_feedback_links(row.text or "", runtime.config.web, row.id)
         return row
+
+
+def _gets_feedback_links(runtime: Runtime, decision: Decision, policy: Policy) -> bool:
+    """Replies the customer reads as the bot's, and dry runs so their record shows the same.
+
+    Draft replies are left without: an agent sends those, possibly edited, as their own.
+    """
+    return (
+        decision.kind is DecisionKind.REPLY
+        and policy.mode in ("public", "dry_run")
+        and runtime.config.web.feedback_links
+    )
 
 
 def _decision_from_row(row: DecisionRow) -> Decision:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from bridge.cli import CONFIG_ENV, default_config_path, load_or_exit
+from bridge.cli_config import CONFIG_ENV, default_config_path, load_or_exit
 from bridge.config import AppConfig
 
 CONFIG_NAMES = ("config.yaml", "config.yml")

@@ -41,7 +41,7 @@ def _config_option(func: F) -> F:
 
 
 def _open(config_path: str | None) -> tuple[AppConfig, KnowledgeBase]:
-    from bridge.cli import load_or_exit
+    from bridge.cli_config import load_or_exit
     from bridge.knowledge.refresh import KnowledgeBase
     from bridge.store import Store
 

@@ -72,16 +72,28 @@ class KnowledgeIndex:
     def get(self, passage_id: str) -> Passage | None:
         return self._by_id.get(passage_id)
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
-        """The ``k`` best passages for ``query``, best first; only passages that match at all."""
-        if k <= 0 or self._retriever is None:
-            return []
+    def scores(self, query: str) -> np.ndarray | None:
+        """The BM25 score of every passage for ``query``, in passage order; None: no match.
+
+        Hybrid retrieval fuses these with embedding similarities, so it needs all of them
+        rather than the top k.
+        """
+        if self._retriever is None:
+            return None
         # Unknown terms are dropped because bm25s rejects them, and repeats are dropped so a
         # customer typing a word twice does not double its weight.
         query_terms = list(dict.fromkeys(t for t in tokenize(query) if t in self._vocab))
         if not query_terms:
+            return None
+        return np.asarray(self._retriever.get_scores(query_terms), dtype=np.float64)
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        """The ``k`` best passages for ``query``, best first; only passages that match at all."""
+        if k <= 0:
             return []
-        scores = np.asarray(self._retriever.get_scores(query_terms), dtype=np.float64)
+        scores = self.scores(query)
+        if scores is None:
+            return []
         candidates = np.flatnonzero(scores > 0)
         if candidates.size == 0:
             return []

@@ -41,6 +41,7 @@ from bridge.knowledge.sources import (
     collect,
 )
 from bridge.knowledge.types import Passage
+from bridge.learning.curated import curated_passages
 from bridge.store.models import KbChunk, KbDocument, KbIndexState, KbSource
 
 if TYPE_CHECKING:
@@ -620,6 +621,8 @@ class KnowledgeBase:
                     url=row.url,
                 )
             )
+        # Answers reviewers approved from human resolutions; they live only in the database.
+        passages.extend(curated_passages(self.store))
         return passages
 
     def publish_current(self) -> tuple[str, KnowledgeIndex]:

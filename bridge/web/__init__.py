@@ -46,6 +46,17 @@ def create_app(
 
     app.register_blueprint(webhooks)
     app.register_blueprint(health)
+
+    from bridge.feedback.views import feedback
+    from bridge.web.metrics import metrics
+
+    app.register_blueprint(feedback)
+    app.register_blueprint(metrics)
+
+    from bridge.review.web import init_review
+
+    # Also sets the app's session secret and cookie flags when the review UI is configured.
+    init_review(app, config)
     return app
 
 

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from bridge.feedback.signals import handle_signal
 from bridge.store import repo
 from bridge.store.models import Delivery
 from bridge.web.services import services
@@ -55,7 +56,16 @@ def receive(name: str) -> tuple[Response, int]:
         log.info("webhook %s rejected (%d): %s", name, exc.status, exc.message)
         return jsonify(exc.to_json()), exc.status
 
+    # Solved tickets and satisfaction ratings: recorded here, from the raw payload the stored
+    # delivery would not keep.
+    try:
+        signal = handle_signal(svc.runtime, connector, event)
+    except SQLAlchemyError:
+        log.exception("webhook %s: database unavailable", name)
+        return _error(503, "database unavailable; deliver again later")
     if event.message is None:
+        if signal is not None:
+            return jsonify(status="recorded", detail=signal), 200
         return jsonify(status="ignored", reason=f"{event.kind} carries no message"), 200
 
     try:
