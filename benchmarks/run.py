@@ -4,7 +4,7 @@ Runs, in order: knowledge retrieval, the escalation triggers on the Bitext sampl
 its CSV is not there), decision overhead, webhook ingest and worker throughput. Each writes its
 own JSON under ``benchmarks/results/`` as when run alone; this prints every figure next to the
 baseline measured in the same run, their ratio (figure / baseline) and the target, and writes
-``benchmarks/results/summary.json``. About five minutes on two cores.
+``benchmarks/results/summary.json``. Three to four minutes on two cores.
 
 Run: ``.venv/bin/python -m benchmarks.run [--only NAME ...] [--skip NAME ...]``.
 Needs PostgreSQL and Redis on loopback (see ``benchmarks.ingest``) and ``wrk`` for the
