@@ -134,6 +134,8 @@ class HandoffPolicy:
     tags: tuple[str, ...]
     # language code -> {"default" or a reason -> message}: used when the customer wrote in it
     translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # After a person solves a handed-off ticket, may the bot answer if the customer writes again?
+    resume_after_solved: bool = False
 
 
 @dataclass(frozen=True)
@@ -376,6 +378,7 @@ class HandoffSchema(_Strict):
         load_default=dict,
     )
     tags = fields.List(fields.Str(), load_default=lambda: ["ai_escalated"])
+    resume_after_solved = fields.Bool(load_default=False)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> HandoffPolicy:
@@ -384,6 +387,7 @@ class HandoffSchema(_Strict):
             messages=dict(data["messages"]),
             tags=tuple(data["tags"]),
             translations={lang: dict(texts) for lang, texts in data["translations"].items()},
+            resume_after_solved=data["resume_after_solved"],
         )
 
 

@@ -15,7 +15,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bridge.config import Policy
-from bridge.decision import Citation, Decision, DecisionKind, answerer_failed, settle, triage
+from bridge.decision import (
+    Citation,
+    Decision,
+    DecisionKind,
+    answerer_failed,
+    resumes,
+    settle,
+    triage,
+)
 from bridge.decision.model import Situation, TicketStatus, TicketView
 from bridge.events import Event, Message, Role
 from bridge.feedback.links import with_feedback_links
@@ -124,6 +132,24 @@ def decide(
     ticket: TicketView,
     posted: set[str],
 ) -> Decision:
+    decision = _decide(runtime, connector, policy, event, ticket, posted)
+    since = resumes(Situation(event.message, ticket=ticket), policy)
+    if since is not None:
+        # The customer came back after a person solved the ticket: the shell reopens it.
+        decision = replace(
+            decision, evidence={**decision.evidence, "resumed_after": since.isoformat()}
+        )
+    return decision
+
+
+def _decide(
+    runtime: Runtime,
+    connector: Connector,
+    policy: Policy,
+    event: Event,
+    ticket: TicketView,
+    posted: set[str],
+) -> Decision:
     message = event.message
     situation = Situation(
         message=message,
@@ -202,6 +228,11 @@ def write_back(
             posted = repo.posted_message_ids(session, event.connector, ticket_id)
         # Re-read just before writing: a human may have spoken while we were deciding.
         latest = _with_our_messages(connector.fetch_conversation(ticket_id), posted)
+        resumed_after = decision.evidence.get("resumed_after")
+        if resumed_after:
+            # Reopened after a solve: the agents who spoke before it are not speaking now.
+            since = datetime.fromisoformat(resumed_after)
+            latest = [m for m in latest if m.created_at is None or m.created_at > since]
         if any(m.role is Role.AGENT for m in latest):
             _finish(runtime, event, decision, decision_id, "skipped", human_active=True)
             return "skipped"
@@ -341,6 +372,11 @@ def _record_decision(
             latency_ms=latency_ms,
         )
         session.add(row)
+        if decision.evidence.get("resumed_after"):
+            state = repo.ticket_state(session, event.connector, event.ticket_id)
+            state.status = TicketStatus.OPEN.value
+            state.bot_turns = state.clarifications = 0
+            state.escalation_reason = None
         if decision.marks_human_active:
             state = repo.ticket_state(session, event.connector, event.ticket_id)
             state.status = TicketStatus.HUMAN_ACTIVE.value

@@ -3,7 +3,7 @@
 Nothing in this package does I/O, so every rule is testable in milliseconds and replayable.
 """
 
-from bridge.decision.core import answerer_failed, settle, triage
+from bridge.decision.core import answerer_failed, resumes, settle, triage
 from bridge.decision.model import Citation, Decision, DecisionKind, TicketView
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "DecisionKind",
     "TicketView",
     "answerer_failed",
+    "resumes",
     "settle",
     "triage",
 ]

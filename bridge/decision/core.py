@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from bridge.decision import guard, triggers
@@ -21,6 +23,7 @@ from bridge.decision.model import (
     DecisionKind,
     Situation,
     TicketStatus,
+    TicketView,
 )
 from bridge.decision.routing import RoutingContext, route
 from bridge.events import Message, Role
@@ -58,9 +61,20 @@ def triage(situation: Situation, policy: Policy) -> Decision | None:
             evidence={"agent_message_id": message.id},
         )
 
-    if situation.ticket.status is TicketStatus.HUMAN_ACTIVE:
+    resumed_after = resumes(situation, policy)
+    if resumed_after is not None:
+        # Only what came after the solve counts: the old handoff must not trigger a new one.
+        situation = replace(
+            situation,
+            ticket=TicketView(status=TicketStatus.OPEN),
+            conversation=[
+                m for m in situation.conversation
+                if m.created_at is None or m.created_at > resumed_after
+            ],
+        )
+    elif situation.ticket.status is TicketStatus.HUMAN_ACTIVE:
         return Decision(DecisionKind.SILENT, "human_active", "state.human_active")
-    if situation.ticket.status is TicketStatus.ESCALATED:
+    elif situation.ticket.status is TicketStatus.ESCALATED:
         return Decision(DecisionKind.SILENT, "already_escalated", "state.escalated")
     agent = next((m for m in situation.conversation if m.role is Role.AGENT), None)
     if agent is not None:
@@ -185,6 +199,14 @@ def settle(
 def answerer_failed(situation: Situation, policy: Policy, error: str) -> Decision:
     """The answerer errored or timed out: hand off now rather than leave the customer waiting."""
     return _escalate(situation, policy, "ai_unavailable", "answer.error", {"error": error})
+
+
+def resumes(situation: Situation, policy: Policy) -> datetime | None:
+    """When the bot may speak again on a handed-over ticket: since its solve, if allowed."""
+    ticket = situation.ticket
+    if ticket.status is TicketStatus.OPEN or not policy.handoff.resume_after_solved:
+        return None
+    return ticket.solved_at if ticket.reopened_after_solve() else None
 
 
 def _is_way_out(text: str, policy: Policy) -> bool:

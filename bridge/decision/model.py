@@ -36,6 +36,17 @@ class TicketView:
     status: TicketStatus = TicketStatus.OPEN
     bot_turns: int = 0
     clarifications: int = 0
+    # when the ticket went to a human, and when a person last solved it
+    handed_over_at: datetime | None = None
+    solved_at: datetime | None = None
+
+    def reopened_after_solve(self) -> bool:
+        """A person solved the ticket after it was handed over (or taken), and it came back."""
+        return (
+            self.solved_at is not None
+            and self.handed_over_at is not None
+            and self.solved_at >= self.handed_over_at
+        )
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class Decision:
     evidence: dict[str, Any] = field(default_factory=dict)
     confidence: float | None = None
     marks_human_active: bool = False  # the shell must record that a human has the ticket
+
     priority: str | None = None  # ticket priority to set on handoff
     rollout: str = "auto"  # draft: write the handoff as an internal note only
     language: str | None = None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from bridge.events import Event
 from bridge.feedback.votes import record_rating
 from bridge.learning.candidates import note_solved
 from bridge.runtime import Runtime
+from bridge.store import repo
 from connectors.base import Connector
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,9 @@ def handle_signal(runtime: Runtime, connector: Connector, event: Event) -> str |
         record_rating(runtime.store, connector.name, signal)
         log.info("ticket %s/%s rated %s", connector.name, signal.ticket_id, signal.vote)
         return "rating recorded"
+    with runtime.store.session() as session:
+        # Lets the bot resume on this ticket if the customer writes again and the policy allows.
+        repo.ticket_state(session, connector.name, signal.ticket_id).solved_at = datetime.now(UTC)
     if not runtime.config.learning.enabled:
         return "solved; learning is off"
     if note_solved(runtime.store, connector.name, signal.ticket_id, signal.ticket_url):

@@ -51,6 +51,8 @@ class TicketState(Base):
     escalation_reason: Mapped[str | None] = mapped_column(String(50), nullable=True)
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     human_active_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When a person last solved the ticket: the bot may resume after it if the policy allows
+    solved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lock_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
     lock_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

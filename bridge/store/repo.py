@@ -59,10 +59,13 @@ def ticket_state(session: Session, connector: str, ticket_id: str) -> TicketStat
 
 
 def view_of(state: TicketState) -> TicketView:
+    handed_over = [t for t in (as_utc(state.escalated_at), as_utc(state.human_active_at)) if t]
     return TicketView(
         status=TicketStatus(state.status),
         bot_turns=state.bot_turns,
         clarifications=state.clarifications,
+        handed_over_at=max(handed_over) if handed_over else None,
+        solved_at=as_utc(state.solved_at),
     )
 
 

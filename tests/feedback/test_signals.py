@@ -234,3 +234,8 @@ def test_webhook_solved_on_an_escalated_ticket_queues_a_candidate(zendesk: Servi
     assert response.status_code == 200, response.get_data(as_text=True)
     [candidate] = zendesk.candidates()
     assert (candidate.ticket_id, candidate.status) == ("42", "collecting")
+    with zendesk.store.session() as session:
+        solved = repo.ticket_state(session, "acme", "42")
+        # the ticket knows when a person solved it, for the resume_after_solved policy
+        assert solved.solved_at is not None
+        assert repo.view_of(solved).reopened_after_solve()
