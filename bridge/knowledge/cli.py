@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tqdm import tqdm
 
     from bridge.config import AppConfig
-    from bridge.knowledge.refresh import KnowledgeBase, RefreshReport
+from bridge.knowledge.refresh import KnowledgeBase, RefreshReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -212,8 +212,10 @@ def search(config_path: str | None, question: str, k: int) -> None:
     """Show the passages that best match QUESTION, as the bot would retrieve them."""
     _, knowledge = _open(config_path)
     knowledge.prepare()
-    _, index = knowledge.open_index()
-    hits = index.search(question, k)
+    from bridge.knowledge.live import LiveIndex
+
+    # The same retriever the bot uses, hybrid when knowledge.embeddings is on.
+    hits = LiveIndex(knowledge).search(question, k)
     if not hits:
         click.echo("no passage matches")
         return
