@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bridge.review.actions import learning_function
 from bridge.store import Store
 from bridge.store.models import KbCandidate, Review
 from tests.cli.conftest import invoke, write_config
@@ -166,8 +165,6 @@ def test_a_form_without_its_token_is_refused_in_the_browser(
 def test_approve_a_candidate_then_kb_search_finds_it(
     page: Any, tmp_path: Path, store: Store
 ) -> None:
-    if learning_function("approve_candidate") is None:
-        pytest.xfail("bridge.learning.candidates.approve_candidate is not available yet")
     config_path = write_config(tmp_path, store.url, review=review_section())
     from bridge.cli import load_or_exit
 
@@ -203,10 +200,5 @@ def test_approve_a_candidate_then_kb_search_finds_it(
 
     result = invoke("kb", "search", "--config", str(config_path), "sync with Obsidian vaults")
     assert result.exit_code == 0, result.output
-    if "Can I sync Notebird with Obsidian vaults?" not in result.output:
-        pytest.xfail(
-            "the candidate is approved, but `kb search` does not include curated answers "
-            "from bridge.learning.curated in the index yet"
-        )
     first = result.output.splitlines()[0]
     assert "Can I sync Notebird with Obsidian vaults?" in first
