@@ -132,7 +132,10 @@ def decide(
     ticket: TicketView,
     posted: set[str],
 ) -> Decision:
-    decision = _decide(runtime, connector, policy, event, ticket, posted)
+    decision, situation = _decide(runtime, connector, policy, event, ticket, posted)
+    # (not when the model just failed: asking it again would only delay the handoff)
+    if decision.kind is DecisionKind.ESCALATE and decision.reason != "ai_unavailable":
+        decision = _with_ai_summary(runtime, policy, decision, situation)
     since = resumes(Situation(event.message, ticket=ticket), policy)
     if since is not None:
         # The customer came back after a person solved the ticket: the shell reopens it.
@@ -149,7 +152,7 @@ def _decide(
     event: Event,
     ticket: TicketView,
     posted: set[str],
-) -> Decision:
+) -> tuple[Decision, Situation]:
     message = event.message
     situation = Situation(
         message=message,
@@ -167,7 +170,7 @@ def _decide(
     if first_look is not None and (
         first_look.kind is not DecisionKind.ESCALATE or not connector.has_credentials
     ):
-        return first_look
+        return first_look, situation
     assert message is not None  # triage ignores message-less events
 
     if connector.has_credentials:
@@ -177,7 +180,7 @@ def _decide(
         situation = replace(situation, conversation=conversation)
         with_history = triage(situation, policy)
         if with_history is not None:
-            return with_history
+            return with_history, situation
 
     hits = runtime.retriever.search(
         retrieval_query(message, situation.conversation), k=policy.answer.top_k
@@ -191,8 +194,33 @@ def _decide(
         )
     except Exception as exc:  # any answerer failure: the customer must not be left waiting
         log.exception("answerer failed on ticket %s", event.ticket_id)
-        return answerer_failed(situation, policy, f"{type(exc).__name__}: {exc}")
-    return settle(situation, hits, answer, policy, secrets=runtime.secrets)
+        return answerer_failed(situation, policy, f"{type(exc).__name__}: {exc}"), situation
+    return settle(situation, hits, answer, policy, secrets=runtime.secrets), situation
+
+
+def _with_ai_summary(
+    runtime: Runtime, policy: Policy, decision: Decision, situation: Situation
+) -> Decision:
+    """With an LLM answerer, the brief's summary line is written by the model from the
+    transcript alone; the template's line stays whenever the model cannot or does not."""
+    answerer = runtime.answerer(policy)
+    summarize = getattr(answerer, "summarize", None)
+    if summarize is None or decision.brief is None:
+        return decision
+    transcript = [m.text for m in situation.conversation if m.text.strip()]
+    try:
+        summary = summarize(transcript, decision.reason)
+    except Exception:
+        log.warning("handoff summary failed; the brief keeps its template summary", exc_info=True)
+        return decision
+    if not summary:
+        return decision
+    lines = decision.brief.splitlines()
+    at = next((i for i, line in enumerate(lines) if line.startswith("Summary: ")), None)
+    if at is None:
+        return decision
+    lines[at : at + 1] = summary.splitlines()
+    return replace(decision, brief="\n".join(lines))
 
 
 # A follow-up this short ("and on mobile?", "where is that?") leans on the question before it.

@@ -17,13 +17,17 @@ import httpx2
 from bridge.knowledge.answerer_settings import LLMSettings
 from bridge.knowledge.answerers.base import (
     ANSWER_SCHEMA,
+    SUMMARY_MAX_TOKENS,
+    SUMMARY_PROMPT,
     SYSTEM_PROMPT,
     TOOL_DESCRIPTION,
     TOOL_NAME,
     AnswererUnavailable,
+    build_summary_content,
     build_user_content,
     describe_failure,
     http_client_options,
+    parse_summary,
     product_context_block,
     to_answer,
 )
@@ -130,3 +134,19 @@ class AnthropicAnswerer:
             notes["invalid"] = f"no {TOOL_NAME} call (stop_reason {message.stop_reason})"
             return Answer(kind=AnswerKind.NOT_COVERED, tokens=sum(counts.values()), notes=notes)
         return to_answer(tool_input, hits, tokens=sum(counts.values()), notes=notes)
+
+    def summarize(self, transcript: Sequence[str], reason: str) -> str | None:
+        """Intent and a one-sentence summary of a handed-off conversation, for the brief."""
+        try:
+            message = self._client.messages.create(
+                model=self.settings.model,
+                max_tokens=SUMMARY_MAX_TOKENS,
+                system=SUMMARY_PROMPT,
+                messages=[{"role": "user", "content": build_summary_content(transcript, reason)}],
+            )
+        except anthropic.AnthropicError as exc:
+            raise AnswererUnavailable(describe_failure("anthropic", exc)) from exc
+        text = "".join(
+            getattr(block, "text", "") for block in message.content if block.type == "text"
+        )
+        return parse_summary(text)

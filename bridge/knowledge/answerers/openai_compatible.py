@@ -21,14 +21,18 @@ from bridge.knowledge.answerer_settings import LLMSettings
 from bridge.knowledge.answerers.base import (
     ANSWER_SCHEMA,
     JSON_OUTPUT_INSTRUCTIONS,
+    SUMMARY_MAX_TOKENS,
+    SUMMARY_PROMPT,
     SYSTEM_PROMPT,
     TOOL_DESCRIPTION,
     TOOL_NAME,
     AnswererUnavailable,
+    build_summary_content,
     build_user_content,
     describe_failure,
     http_client_options,
     parse_json_object,
+    parse_summary,
     product_context_block,
     to_answer,
 )
@@ -191,3 +195,23 @@ def _structured_output(message: Any) -> Any:
     if isinstance(content, str) and content.strip():
         return parse_json_object(content)
     raise ValueError(f"no {TOOL_NAME} call and no JSON in the reply")
+
+    def summarize(self, transcript: Sequence[str], reason: str) -> str | None:
+        """Intent and a one-sentence summary of a handed-off conversation, for the brief."""
+        params: dict[str, Any] = {
+            "model": self.settings.model,
+            "max_tokens": SUMMARY_MAX_TOKENS,
+            "messages": [
+                {"role": "system", "content": SUMMARY_PROMPT},
+                {"role": "user", "content": build_summary_content(transcript, reason)},
+            ],
+        }
+        if self.settings.temperature is not None:
+            params["temperature"] = self.settings.temperature
+        try:
+            completion = self._client.chat.completions.create(**params)
+        except openai.OpenAIError as exc:
+            raise AnswererUnavailable(describe_failure("openai_compatible", exc)) from exc
+        if not completion.choices:
+            return None
+        return parse_summary(completion.choices[0].message.content or "")
