@@ -31,12 +31,18 @@ def default_config_path() -> Path:
 def load_or_exit(path: str | None) -> AppConfig:
     config_path = Path(path) if path else default_config_path()
     try:
-        return load_config(config_path)
+        config = load_config(config_path)
     except ConfigError as exc:
         click.echo(f"config error in {config_path}:", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
+    from bridge.logging import install_redaction
+
+    # Every entry point (CLI, gunicorn's wsgi, celery's worker module) loads its config here,
+    # before anything logs: secrets and customer data never reach a log handler.
+    install_redaction(config)
+    return config
 
 
 config_option = click.option(

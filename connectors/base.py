@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -302,8 +303,9 @@ def _guard_parse(parse: Callable[..., Event]) -> Callable[..., Event]:
 def storable(event: Event) -> Event:
     """The event as it can be stored, or MalformedPayload when it cannot be.
 
-    NUL characters are dropped rather than refused: PostgreSQL text cannot hold them, and a
-    customer's message is kept even when some client put one in it.
+    NUL characters are dropped and lone surrogates (half of an escaped emoji) replaced rather
+    than refused: PostgreSQL text cannot hold NUL and no database driver encodes a lone
+    surrogate, and a customer's message is kept even when some client mangled it.
     """
     if len(event.delivery_id) > MAX_DELIVERY_ID:
         raise MalformedPayload(f"delivery id is longer than {MAX_DELIVERY_ID} characters")
@@ -311,21 +313,25 @@ def storable(event: Event) -> Event:
         raise MalformedPayload(f"ticket id is longer than {MAX_TICKET_ID} characters")
     try:
         # Python's json reads NaN and Infinity, but JSON columns refuse them.
-        encoded = json.dumps(event.to_json(), allow_nan=False)
+        encoded = json.dumps(event.to_json(), allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise MalformedPayload(
             "body holds a value that cannot be stored as JSON (NaN or Infinity)", field="body"
         ) from exc
-    if "\\u0000" not in encoded:
+    if "\\u0000" not in encoded and not _SURROGATE.search(encoded):
         return event
-    return replace(Event.from_json(_without_nul(event.to_json())), raw=event.raw)
+    return replace(Event.from_json(_storable_text(event.to_json())), raw=event.raw)
 
 
-def _without_nul(value: Any) -> Any:
+# json.loads pairs up escaped surrogates that belong together: any left are lone halves.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable_text(value: Any) -> Any:
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return _SURROGATE.sub("\ufffd", value.replace("\x00", ""))
     if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+        return {_storable_text(key): _storable_text(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_without_nul(item) for item in value]
+        return [_storable_text(item) for item in value]
     return value

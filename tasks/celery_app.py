@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
+from kombu.transport import redis as kombu_redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bridge.config import AppConfig
 from bridge.runtime import Runtime
@@ -29,6 +31,25 @@ class BridgeCelery(Celery):
         if self._runtime is None:
             self._runtime = Runtime(self.bridge_config)
         return self._runtime
+
+
+class _RedisChannel(kombu_redis.Channel):
+    def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
+        # Once Redis drops the connection, kombu (5.7) clears the connection's client but keeps
+        # using the old channel: to put in-flight messages back and to acknowledge tasks that
+        # finish later. Without a client that fails with AttributeError, which Celery takes for
+        # an unrecoverable error: the worker exits and nothing is processed once Redis is back.
+        # As a connection error it is logged and survived; the messages stay in Redis's unacked
+        # set and are handed out again after the visibility timeout.
+        if self.connection.client is None:
+            raise RedisConnectionError("this channel's broker connection was closed")
+        return super()._connparams(asynchronous=asynchronous)
+
+
+class RedisTransport(kombu_redis.Transport):
+    """kombu's Redis transport, with a channel that survives a lost connection."""
+
+    Channel = _RedisChannel
 
 
 def create_celery(
@@ -86,6 +107,8 @@ def create_celery(
             },
         },
     )
+    if config.effective_broker_url.split("://", 1)[0] in ("redis", "rediss"):
+        app.conf.broker_transport = "tasks.celery_app:RedisTransport"
     app.conf.update(overrides)
     # Importing registers the tasks on this app.
     import tasks.handle_event

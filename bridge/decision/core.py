@@ -43,6 +43,10 @@ _USAGE_NOTES = (
 )
 
 
+#: Longer customer messages are handed to a person unread (a long email is ~10,000 characters).
+MAX_MESSAGE_CHARS = 20_000
+
+
 def triage(situation: Situation, policy: Policy) -> Decision | None:
     """Decide without the docs, or return None when the answerer must be consulted."""
     message = situation.message
@@ -88,6 +92,11 @@ def triage(situation: Situation, policy: Policy) -> Decision | None:
 
     if not message.text.strip():
         return _escalate(situation, policy, "unreadable_message", "message.empty", {})
+    if len(message.text) > MAX_MESSAGE_CHARS:
+        # The trigger patterns cost more than linear time in the text: a message of a megabyte
+        # would hold a worker for an hour. A person reads it instead.
+        evidence = {"characters": len(message.text)}
+        return _escalate(situation, policy, "unreadable_message", "message.too_long", evidence)
 
     if _is_way_out(message.text, policy):
         return _escalate(

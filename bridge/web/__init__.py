@@ -41,6 +41,13 @@ def create_app(
 
     app.extensions["bridge"] = BridgeServices(runtime, enqueue, broker_check)
 
+    from bridge.logging import install_redaction
+    from bridge.web.ratelimit import build_rate_limiter
+
+    # Before anything is logged: an app built by a host program never passes through the CLI.
+    install_redaction(config)
+    app.extensions["bridge"].rate_limiter = build_rate_limiter(config)
+
     from bridge.web.health import health
     from bridge.web.webhooks import webhooks
 
@@ -62,6 +69,9 @@ def create_app(
 
 class BridgeServices:
     def __init__(self, runtime: Runtime, enqueue: Enqueue, broker_check: BrokerCheck) -> None:
+        from bridge.web.ratelimit import RateLimiter
+
         self.runtime = runtime
         self.enqueue = enqueue
         self.broker_check = broker_check
+        self.rate_limiter: RateLimiter | None = None

@@ -51,6 +51,10 @@ def receive(name: str) -> tuple[Response, int]:
     )
     try:
         connector.verify(incoming, datetime.now(UTC))
+        # After the signature check, so forged requests cannot spend a helpdesk's budget.
+        limited = svc.rate_limiter and svc.rate_limiter.check(name, connector.type_name)
+        if limited:
+            return limited.response()
         event = connector.parse(incoming)
     except WebhookRejected as exc:
         log.info("webhook %s rejected (%d): %s", name, exc.status, exc.message)

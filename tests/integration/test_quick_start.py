@@ -29,7 +29,7 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def wait_until_up(url: str, timeout: float = 60) -> None:
+def wait_until_up(url: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -72,7 +72,7 @@ def test_run_then_replay_the_shipped_fixtures(tmp_path: Path) -> None:
         assert statuses == ["202", "202", "202", "202", "200"]
 
         decisions: list[dict] = []
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(decisions) < 4:
             listed = cli("decisions", "--format", "json", env=env)
             decisions = json.loads(listed.stdout)
