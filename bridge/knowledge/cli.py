@@ -130,6 +130,11 @@ def kb() -> None:
 @click.option("--path-prefix", default=None, help="only pages whose path starts with this")
 @click.option("--delay", "delay_seconds", type=click.FloatRange(0, 60), default=None)
 @click.option("--concurrency", type=click.IntRange(1, 16), default=None)
+@click.option(
+    "--allow-private-addresses",
+    is_flag=True,
+    help="crawl a site on a loopback, private or link-local address (refused otherwise)",
+)
 def crawl(
     config_path: str | None,
     url: str,
@@ -138,6 +143,7 @@ def crawl(
     path_prefix: str | None,
     delay_seconds: float | None,
     concurrency: int | None,
+    allow_private_addresses: bool,
 ) -> None:
     """Crawl the website at URL into the knowledge base (kept as a source and refreshed)."""
     parts = urlsplit(url)
@@ -152,7 +158,11 @@ def crawl(
         "delay_seconds": delay_seconds,
         "concurrency": concurrency,
     }
-    source = UrlSource(url=url, **{k: v for k, v in overrides.items() if v is not None})
+    source = UrlSource(
+        url=url,
+        allow_private_addresses=allow_private_addresses,
+        **{k: v for k, v in overrides.items() if v is not None},
+    )
     _, knowledge = _open(config_path)
     _add_and_refresh(knowledge, source)
 

@@ -5,6 +5,12 @@ The crawl stays on the start URL's host (and under ``path_prefix``), obeys robot
 before are requested conditionally (ETag / Last-Modified) and not re-parsed when the server
 says 304 or the body is byte-identical; their stored links keep the crawl going.
 
+Only public addresses are fetched: a host that is (or resolves to) a loopback, private,
+link-local or otherwise non-global address is refused, before each request (robots.txt, sitemaps,
+pages and every redirect hop) and again on the connected socket, so a DNS answer that changes in
+between cannot slip through. ``allow_private_addresses: true`` on a source lifts this for an
+intranet site.
+
 Pages are visited breadth first, one depth level at a time, and results are consumed in
 queue order even though several requests are in flight: the same site always yields the same
 pages in the same order, whatever the timing, so ``max_pages`` cuts at the same place.
@@ -15,7 +21,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import ipaddress
 import logging
+import socket
 import threading
 import time
 import urllib.robotparser
@@ -24,9 +32,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
 from bridge.knowledge.extract import extract_page
@@ -442,7 +452,9 @@ class Crawler:
             try:
                 response = self._get(current, headers)
             except requests.RequestException as exc:
-                return _skipped(url, current, "error", _describe(exc), transient=True)
+                # A refused address is no passing failure: the page is not to be kept.
+                transient = not isinstance(exc, PrivateAddress)
+                return _skipped(url, current, "error", _describe(exc), transient=transient)
             with response:
                 status = response.status_code
                 if status in _REDIRECT_CODES:
@@ -566,10 +578,16 @@ class Crawler:
         if session is None:
             session = self._session_factory()
             session.headers["User-Agent"] = self.source.user_agent
+            if not self.source.allow_private_addresses:
+                adapter = PublicOnlyAdapter()
+                session.mount("http://", adapter)
+                session.mount("https://", adapter)
             self._local.session = session
         return session
 
     def _get(self, url: str, headers: Mapping[str, str] | None = None) -> requests.Response:
+        if not self.source.allow_private_addresses:
+            check_public(url)
         self._throttle.wait()
         with self._count_lock:
             self._requests += 1
@@ -659,3 +677,78 @@ def _read_limited(response: requests.Response, limit: int) -> bytes:
 
 def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
+
+
+# -- public addresses only ---------------------------------------------------------------------
+class PrivateAddress(requests.exceptions.ConnectionError):
+    """The host is, or resolves to, an address this source may not reach."""
+
+
+def is_public(address: str) -> bool:
+    """Whether ``address`` is globally routable (and not multicast)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone index
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+    return ip.is_global and not ip.is_multicast
+
+
+def _refusal(host: str, address: str) -> PrivateAddress:
+    where = host if host == address else f"{host} ({address})"
+    return PrivateAddress(
+        f"{where} is not a public address; set allow_private_addresses: true on the source "
+        "to crawl an internal site"
+    )
+
+
+def check_public(url: str) -> None:
+    """Raise PrivateAddress unless every address the URL's host resolves to is public."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError):
+        return  # not resolvable: the request fails on its own, and checks what it reaches
+    for *_, sockaddr in found:
+        address = str(sockaddr[0])
+        if not is_public(address):
+            raise _refusal(host, address)
+
+
+class _PublicOnlyConnection:
+    """Refuses a connection whose peer is not public, whatever DNS said a moment before."""
+
+    host: str
+
+    def _new_conn(self) -> socket.socket:
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        address = str(sock.getpeername()[0])
+        if not is_public(address):
+            sock.close()
+            raise _refusal(self.host, address)
+        return sock
+
+
+class _HTTPConnection(_PublicOnlyConnection, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_PublicOnlyConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class PublicOnlyAdapter(requests.adapters.HTTPAdapter):
+    """Direct connections to public addresses only. Through a proxy it is the proxy that
+    connects, so there the check before each request is what applies."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}

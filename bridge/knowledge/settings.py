@@ -89,6 +89,9 @@ class UrlSource:
     timeout_seconds: float = 15.0
     user_agent: str = DEFAULT_USER_AGENT
     refresh_minutes: int | None = None
+    # Off: the crawler refuses loopback, private and link-local addresses (an intranet site
+    # must be allowed on purpose, so a URL typed into the config cannot reach internal hosts).
+    allow_private_addresses: bool = False
 
     @property
     def key(self) -> str:
@@ -204,6 +207,7 @@ class UrlSourceSchema(_SourceSchema):
     delay_seconds = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=60))
     timeout_seconds = fields.Float(load_default=15.0, validate=validate.Range(min=1, max=300))
     user_agent = fields.Str(load_default=DEFAULT_USER_AGENT, validate=validate.Length(min=1))
+    allow_private_addresses = fields.Bool(load_default=False)
 
 
 class HelpdeskSourceSchema(_SourceSchema):

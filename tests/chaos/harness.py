@@ -105,6 +105,8 @@ class Service:
     config_path: Path
     config: AppConfig
     port: int = field(default_factory=free_port)
+    #: extra environment for the processes (secrets the config names as ${VAR})
+    env: dict[str, str] = field(default_factory=dict)
     web: subprocess.Popen[bytes] | None = None
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -124,7 +126,7 @@ class Service:
         return subprocess.Popen(
             [str(COMMAND), *args, "--config", str(self.config_path)],
             cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -201,6 +203,8 @@ def write_config(
         "visibility_timeout_seconds": 10,
         **(worker or {}),
     }
+    # Thousands of webhooks a minute are the load here, not a flood to refuse.
+    data["web"] = {"rate_limit": {"enabled": False}}
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(data))
     return path

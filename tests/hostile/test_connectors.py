@@ -24,6 +24,7 @@ NAMES = ("zendesk", "intercom", "freshdesk", "freshdesk-basic")
 HOSTILE = settings(
     max_examples=150,
     deadline=None,
+    database=None,  # no example files left in the working tree
     suppress_health_check=[
         HealthCheck.too_slow,
         HealthCheck.data_too_large,

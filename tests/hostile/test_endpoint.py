@@ -25,6 +25,7 @@ NAMES = ("zendesk", "intercom", "freshdesk", "freshdesk-basic")
 HOSTILE = settings(
     max_examples=120,
     deadline=None,
+    database=None,  # no example files left in the working tree
     suppress_health_check=[
         HealthCheck.too_slow,
         HealthCheck.data_too_large,

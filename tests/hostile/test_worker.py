@@ -26,6 +26,7 @@ from tests.hostile.test_endpoint import Endpoint, decide_everything_enqueued
 SETTINGS = settings(
     max_examples=80,
     deadline=None,
+    database=None,  # no example files left in the working tree
     suppress_health_check=[
         HealthCheck.too_slow,
         HealthCheck.data_too_large,

@@ -20,7 +20,7 @@ import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,6 +91,9 @@ class FakeZendesk:
     faults: Faults | None = None
     #: seconds every write waits, after it was applied, before its answer goes out
     write_latency: float = 0.0
+    #: called with (method, path, headers, body) before anything else; an answer it returns
+    #: (status, payload) is sent instead of the normal one
+    intercept: Callable[[str, str, dict[str, str], Any], tuple[int, Any] | None] | None = None
     #: comments the bot posted, per ticket (public replies and internal notes alike)
     posts: Counter[str] = field(default_factory=Counter)
     #: tag updates per ticket
@@ -202,6 +205,11 @@ def fake_zendesk(state: FakeZendesk | None = None) -> Iterator[FakeZendesk]:
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
             path = self.path.split("?")[0]
+            if state.intercept is not None:
+                answer = state.intercept(self.command, path, dict(self.headers), body)
+                if answer is not None:
+                    self._send(*answer)
+                    return
             fault = state.next_fault()
             if fault == "rate_limit":
                 assert state.faults is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from sqlalchemy import select
@@ -13,10 +14,13 @@ from bridge.store.models import KbChunk, KbDocument
 from tests.knowledge.site import BOILERPLATE, Response, Site, billing, page, sitemap
 
 EXPECTED = {"/", "/billing", "/password", "/refunds", "/orphan"}
+# The test sites are on loopback, which a source must allow explicitly.
+LOOPBACK = functools.partial(UrlSource, allow_private_addresses=True)
 
 
 def source(site: Site, **limits: object) -> UrlSource:
     settings: dict[str, object] = {
+        "allow_private_addresses": True,  # the test sites are on loopback
         "max_bytes": 20_000,
         "delay_seconds": 0,
         "concurrency": 2,
@@ -194,7 +198,12 @@ def test_path_prefix_and_off_site_redirects(site: Site) -> None:
     site.redirect("/docs/leave", f"http://localhost:{port}/docs/a")  # another host name
 
     result = Crawler(
-        UrlSource(url=site.url("/docs/"), path_prefix="/docs/", delay_seconds=0)
+        UrlSource(
+            url=site.url("/docs/"),
+            path_prefix="/docs/",
+            delay_seconds=0,
+            allow_private_addresses=True,
+        )
     ).crawl()
 
     assert {p.key.removeprefix(site.base) for p in result.pages} == {"/docs/", "/docs/a"}
@@ -215,7 +224,7 @@ def test_meta_robots_noindex_page_is_followed_not_indexed(site: Site) -> None:
     )
     site.set("/a", page("Article A", "<p>Body A.</p>"))
 
-    result = Crawler(UrlSource(url=site.url("/"), delay_seconds=0, concurrency=2)).crawl()
+    result = Crawler(LOOPBACK(url=site.url("/"), delay_seconds=0, concurrency=2)).crawl()
 
     assert [p.key for p in result.pages] == [site.url("/a")]
     assert [s.reason for s in result.skipped if s.url == site.url("/")] == ["robots"]
@@ -226,7 +235,7 @@ def test_robots_crawl_delay_slows_the_crawler_down(site: Site) -> None:
         "/robots.txt",
         Response(body=b"User-agent: *\nCrawl-delay: 3\n", content_type="text/plain"),
     )
-    crawler = Crawler(UrlSource(url=site.url("/"), delay_seconds=0.5))
+    crawler = Crawler(LOOPBACK(url=site.url("/"), delay_seconds=0.5))
     crawler._load_robots()
     assert crawler._throttle.delay == 3.0  # more than the config asked for, so it wins
 
@@ -264,7 +273,7 @@ def test_robots_can_shut_the_crawler_out(site: Site) -> None:
         ),
     )
     site.set("/", page("Home", "<p>Hello.</p>"))
-    result = Crawler(UrlSource(url=site.url("/"), delay_seconds=0)).crawl()
+    result = Crawler(LOOPBACK(url=site.url("/"), delay_seconds=0)).crawl()
     assert result.pages == []
     assert [s.reason for s in result.skipped] == ["robots"]
     assert site.paths_requested() <= {"/robots.txt", "/sitemap.xml"}
@@ -279,7 +288,7 @@ def test_a_crawl_of_a_new_site_that_is_down_is_aborted(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     try:
-        Crawler(UrlSource(url=f"http://127.0.0.1:{port}/", delay_seconds=0)).crawl()
+        Crawler(LOOPBACK(url=f"http://127.0.0.1:{port}/", delay_seconds=0)).crawl()
     except CrawlAborted as exc:
         assert "robots.txt" in str(exc)
     else:

@@ -71,7 +71,9 @@ def test_crawl_import_and_remove(tmp_path: Path, database_url: str, site: Site) 
     help_site(site)
     config = write_config(tmp_path, database_url, knowledge={"sources": []})
 
-    result = kb(config, "crawl", site.url("/"), "--max-pages", "3", "--delay", "0")
+    # The test site is on loopback, which must be allowed explicitly.
+    args = ("--max-pages", "3", "--delay", "0", "--allow-private-addresses")
+    result = kb(config, "crawl", site.url("/"), *args)
     assert result.exit_code == 0, result.output
     assert "3 added, 0 changed, 0 removed" in result.output
     assert "stopped at max_pages" in result.output
