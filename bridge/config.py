@@ -126,6 +126,11 @@ class WorkerConfig:
     # A task a broker delivered but no worker acknowledged (its worker was killed) is handed
     # out again after this long (Redis); it must exceed the longest retry countdown.
     visibility_timeout_seconds: float = 3600.0
+    # A delivery no worker has picked up this long after it arrived is enqueued again.
+    requeue_after_seconds: float = 600.0
+    # Customer messages of one ticket arriving within this many seconds of each other get one
+    # decision between them.
+    coalesce_seconds: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -226,6 +231,8 @@ class WorkerSchema(_Strict):
     # threads (benchmarks/worker.py).
     concurrency = fields.Int(load_default=32, validate=validate.Range(1, 256))
     visibility_timeout_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=1))
+    requeue_after_seconds = fields.Float(load_default=600.0, validate=validate.Range(min=10))
+    coalesce_seconds = fields.Float(load_default=3.0, validate=validate.Range(0, 60))
 
     @validates_schema
     def _redelivery_after_retries(self, data: dict[str, Any], **_: Any) -> None:

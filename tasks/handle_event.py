@@ -6,7 +6,7 @@ import logging
 import math
 import random
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from celery import Task, shared_task
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -76,7 +76,8 @@ def handle_event(self: Task, delivery_pk: int, failures: int = 0, waits: int = 0
         # earlier event may be that worker's task, which the broker hands out again only after
         # the visibility timeout, or one still retrying a helpdesk failure: wait out all of it.
         if waits < wait_budget(worker):
-            raise again(wait_countdown(exc.countdown, waits), failed=False) from exc
+            countdown = exc.countdown if exc.exact else wait_countdown(exc.countdown, waits)
+            raise again(countdown, failed=False) from exc
         error = f"gave up waiting after {attempts} attempts: {exc.reason}"
     except UnknownConnector as exc:
         error = str(exc)
@@ -129,14 +130,23 @@ def database_unavailable(exc: BaseException) -> bool:
 
 @shared_task(bind=True, name=REQUEUE_STALE)
 def requeue_stale_deliveries(self: Task) -> int:
-    """Deliveries recorded but never enqueued (the web process died in between) go out again."""
+    """Pending deliveries whose task was lost go out again (see ``repo.lost_deliveries``)."""
     app: BridgeCelery = self.app  # type: ignore[assignment]
-    store = app.runtime.store
+    store, worker = app.runtime.store, app.runtime.config.worker
+    # Picked up, then idle past any retry countdown and any redelivery of a killed worker's
+    # task: nothing will run it any more.
+    idle = worker.visibility_timeout_seconds + worker.retry_backoff_max_seconds
     with store.session() as session:
-        stale = repo.stale_deliveries(session, older_than=timedelta(minutes=2))
-        ids = [delivery.id for delivery in stale]
-        for delivery in stale:
+        lost = repo.lost_deliveries(
+            session,
+            never_started=timedelta(seconds=worker.requeue_after_seconds),
+            idle=timedelta(seconds=idle),
+        )
+        ids = [delivery.id for delivery in lost]
+        now = datetime.now(UTC)
+        for delivery in lost:
             delivery.status = "queued"
+            delivery.touched_at = now  # not enqueued again before it has had its chance
     # Marked first, enqueued after: a worker may finish a task before this function returns.
     for delivery_pk in ids:
         try:
@@ -146,5 +156,7 @@ def requeue_stale_deliveries(self: Task) -> int:
             with store.session() as session:
                 delivery = session.get(Delivery, delivery_pk)
                 if delivery is not None and delivery.status == "queued":
-                    delivery.status = "received"
+                    delivery.touched_at = None
+    if ids:
+        log.warning("requeued %d deliveries whose task was lost", len(ids))
     return len(ids)

@@ -14,12 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
 from bridge.config import Policy
 from bridge.decision import (
     Citation,
     Decision,
     DecisionKind,
     answerer_failed,
+    coalesce,
     resumes,
     settle,
     triage,
@@ -37,12 +40,35 @@ log = logging.getLogger(__name__)
 
 
 class RetryLater(Exception):
-    """The ticket is busy (locked, or an earlier event of it is pending); try again shortly."""
+    """The ticket is busy (locked, or an earlier event of it is pending), or the customer is
+    still writing; try again shortly.
 
-    def __init__(self, countdown: float, reason: str) -> None:
-        super().__init__(f"{reason}; retry in {countdown}s")
+    ``exact``: run again after exactly ``countdown`` (a known wait), not after a growing pause.
+    """
+
+    def __init__(self, countdown: float, reason: str, *, exact: bool = False) -> None:
+        super().__init__(f"{reason}; retry in {countdown:.1f}s")
         self.countdown = countdown
         self.reason = reason
+        self.exact = exact
+
+
+@dataclass(frozen=True)
+class Burst:
+    """The delivery being processed and the later ones of its ticket that join its decision."""
+
+    event: Event  # the first delivery's event, carrying the joined message
+    parts: tuple[Message, ...]  # each customer message, oldest first
+    joined: tuple[int, ...] = ()  # the later deliveries' primary keys
+
+    @classmethod
+    def single(cls, event: Event) -> Burst:
+        return cls(event, (event.message,) if event.message else ())
+
+    @property
+    def newest(self) -> Message | None:
+        """Where the conversation stood when the decision was made: its replies follow this."""
+        return self.parts[-1] if self.parts else self.event.message
 
 
 class UnknownConnector(Exception):
@@ -68,6 +94,7 @@ def process_delivery(runtime: Runtime, delivery_pk: int, owner: str) -> Outcome 
         delivery = session.get(Delivery, delivery_pk)
         if delivery is None or delivery.status in ("done", "dead"):
             return None
+        delivery.touched_at = datetime.now(UTC)  # its task is alive: the stale sweep leaves it
         event = Event.from_json(delivery.event)
 
     connector = runtime.connector(event.connector)
@@ -88,23 +115,27 @@ def process_delivery(runtime: Runtime, delivery_pk: int, owner: str) -> Outcome 
                     countdown=1, reason="an earlier event on this ticket is still pending"
                 )
             delivery = session.get(Delivery, delivery_pk)
-            delivery.attempts += 1
             row = repo.decision_for(session, delivery_pk)
+            if row is None:
+                burst = _gather_burst(session, runtime, delivery, event)  # may wait
+            else:
+                burst = _burst_of(session, event, row)
+            delivery.attempts += 1
             ticket = repo.view_of(repo.ticket_state(session, event.connector, event.ticket_id))
             posted = repo.posted_message_ids(session, event.connector, event.ticket_id)
 
         if row is None:
             started = time.monotonic()
-            decision = decide(runtime, connector, policy, event, ticket, posted)
+            decision = decide(runtime, connector, policy, burst, ticket, posted)
             latency_ms = int((time.monotonic() - started) * 1000)
-            row = _record_decision(runtime, delivery_pk, event, decision, policy, latency_ms)
+            row = _record_decision(runtime, delivery_pk, burst, decision, policy, latency_ms)
             decision = replace(decision, text=row.text)  # with its feedback links, if any
         else:
             decision = _decision_from_row(row)
 
         write_status = row.write_status
         if write_status == "pending":
-            write_status = write_back(runtime, connector, policy, event, decision, row.id)
+            write_status = write_back(runtime, connector, policy, burst, decision, row.id)
 
         with store.session() as session:
             delivery = session.get(Delivery, delivery_pk)
@@ -124,15 +155,57 @@ def process_delivery(runtime: Runtime, delivery_pk: int, owner: str) -> Outcome 
     return Outcome(decision.kind.value, decision.reason, write_status)
 
 
+def _gather_burst(session: Session, runtime: Runtime, delivery: Delivery, event: Event) -> Burst:
+    """This delivery and the customer's messages right after it, once the customer is quiet.
+
+    Raises ``RetryLater`` while the customer may still be writing.
+    """
+    if not coalesce.joinable(event):
+        return Burst.single(event)
+    later = repo.later_pending_deliveries(
+        session, delivery.id, event.connector, event.ticket_id, coalesce.MAX_JOINED
+    )
+    later_events = [Event.from_json(row.event) for row in later]
+    count = coalesce.burst(event, later_events)
+    joined = later[:count]
+    received = [repo.as_utc(row.received_at) for row in (delivery, *joined)]
+    wait = coalesce.wait_seconds(
+        received[0], max(received), datetime.now(UTC), runtime.config.worker.coalesce_seconds
+    )
+    if wait > 0:
+        raise RetryLater(wait, "waiting for the customer to finish writing", exact=True)
+    parts = tuple(e.message for e in (event, *later_events[:count]) if e.message is not None)
+    return Burst(
+        replace(event, message=coalesce.joined_message(parts)),
+        parts,
+        tuple(row.id for row in joined),
+    )
+
+
+def _burst_of(session: Session, event: Event, row: DecisionRow) -> Burst:
+    """The burst an already recorded decision was made on (a task run again after a crash)."""
+    joined = tuple((row.evidence or {}).get("coalesced") or ())
+    parts = [event.message] if event.message else []
+    for pk in joined:
+        delivery = session.get(Delivery, pk)
+        if delivery is not None:
+            message = Event.from_json(delivery.event).message
+            if message is not None:
+                parts.append(message)
+    message = coalesce.joined_message(parts) if parts else None
+    return Burst(replace(event, message=message), tuple(parts), joined)
+
+
 def decide(
     runtime: Runtime,
     connector: Connector,
     policy: Policy,
-    event: Event,
+    burst: Burst,
     ticket: TicketView,
     posted: set[str],
 ) -> Decision:
-    decision, situation = _decide(runtime, connector, policy, event, ticket, posted)
+    event = burst.event
+    decision, situation = _decide(runtime, connector, policy, burst, ticket, posted)
     # (not when the model just failed: asking it again would only delay the handoff)
     if decision.kind is DecisionKind.ESCALATE and decision.reason != "ai_unavailable":
         decision = _with_ai_summary(runtime, policy, decision, situation)
@@ -149,11 +222,11 @@ def _decide(
     runtime: Runtime,
     connector: Connector,
     policy: Policy,
-    event: Event,
+    burst: Burst,
     ticket: TicketView,
     posted: set[str],
 ) -> tuple[Decision, Situation]:
-    message = event.message
+    event, message = burst.event, burst.event.message
     situation = Situation(
         message=message,
         conversation=[message] if message else [],
@@ -175,8 +248,7 @@ def _decide(
 
     if connector.has_credentials:
         conversation = _with_our_messages(connector.fetch_conversation(event.ticket_id), posted)
-        if _locate(conversation, message) is None:
-            conversation.append(message)
+        conversation = _as_one_turn(conversation, burst)
         situation = replace(situation, conversation=conversation)
         with_history = triage(situation, policy)
         if with_history is not None:
@@ -240,11 +312,12 @@ def write_back(
     runtime: Runtime,
     connector: Connector,
     policy: Policy,
-    event: Event,
+    burst: Burst,
     decision: Decision,
     decision_id: int,
 ) -> str:
     """Perform the decision's writes (the caller holds the ticket lock); return the status."""
+    event = burst.event
     store, ticket_id = runtime.store, event.ticket_id
     if policy.mode == "dry_run":
         _finish(runtime, event, decision, decision_id, "recorded")
@@ -264,7 +337,7 @@ def write_back(
         if any(m.role is Role.AGENT for m in latest):
             _finish(runtime, event, decision, decision_id, "skipped", human_active=True)
             return "skipped"
-    since = _messages_after(latest, event.message)
+    since = _messages_after(latest, burst.newest)
     with store.session() as session:
         done = list(session.get(DecisionRow, decision_id).writes_done or [])
     for step in _plan(decision, policy):
@@ -369,11 +442,16 @@ def _finish(
 def _record_decision(
     runtime: Runtime,
     delivery_pk: int,
-    event: Event,
+    burst: Burst,
     decision: Decision,
     policy: Policy,
     latency_ms: int,
 ) -> DecisionRow:
+    event = burst.event
+    if burst.joined:
+        decision = replace(
+            decision, evidence={**decision.evidence, "coalesced": list(burst.joined)}
+        )
     with runtime.store.session() as session:
         row = DecisionRow(
             delivery_pk=delivery_pk,
@@ -410,11 +488,40 @@ def _record_decision(
             state.status = TicketStatus.HUMAN_ACTIVE.value
             state.human_active_at = datetime.now(UTC)
         session.flush()
+        # In the same transaction: the joined deliveries are done exactly when this is decided.
+        for pk in burst.joined:
+            _record_joined(session, pk, event, row, policy)
         if _gets_feedback_links(runtime, decision, policy):
             # The links carry the decision's id, known only now. Adding them in the same
             # transaction means a task run again after a crash posts exactly this text.
             row.text = with_feedback_links(row.text or "", runtime.config.web, row.id)
         return row
+
+
+def _record_joined(
+    session: Session, delivery_pk: int, event: Event, into: DecisionRow, policy: Policy
+) -> None:
+    """A delivery whose message was decided with an earlier one: its own record says so."""
+    session.add(
+        DecisionRow(
+            delivery_pk=delivery_pk,
+            connector=event.connector,
+            ticket_id=event.ticket_id,
+            kind=DecisionKind.IGNORE.value,
+            reason="coalesced",
+            evidence={"coalesced_into": into.id},
+            mode=policy.mode,
+            policy_digest=policy.digest,
+            write_status="none",
+            writes_done=[],
+            citations=[],
+            tags=[],
+        )
+    )
+    delivery = session.get(Delivery, delivery_pk)
+    if delivery is not None:
+        delivery.status = "done"
+        delivery.finished_at = datetime.now(UTC)
 
 
 def _gets_feedback_links(runtime: Runtime, decision: Decision, policy: Policy) -> bool:
@@ -467,6 +574,25 @@ def _locate(messages: list[Message], message: Message) -> int | None:
         if candidate.role is Role.CUSTOMER and _comparable(candidate.text) == wanted:
             return index
     return None
+
+
+def _as_one_turn(conversation: list[Message], burst: Burst) -> list[Message]:
+    """The fetched conversation with the burst's messages as the one message decided on.
+
+    Triggers that weigh history (a repeated question, rising frustration) would otherwise count
+    the burst's parts as earlier turns. A part the helpdesk's API does not show yet is in the
+    joined message all the same.
+    """
+    message = burst.event.message
+    assert message is not None
+    found = [i for i in (_locate(conversation, part) for part in burst.parts) if i is not None]
+    if not found:
+        return [*conversation, message]
+    at = max(found)
+    parts = set(found)
+    return [
+        message if i == at else m for i, m in enumerate(conversation) if i == at or i not in parts
+    ]
 
 
 def _messages_after(messages: list[Message], message: Message | None) -> list[Message]:

@@ -56,7 +56,13 @@ def config_data(
     data: dict[str, Any] = {
         "database_url": database_url,
         "data_dir": str(tmp_path / "var"),
-        "worker": {"max_retries": 2, "retry_backoff_seconds": 0, "lock_timeout_seconds": 30},
+        "worker": {
+            "max_retries": 2,
+            "retry_backoff_seconds": 0,
+            "lock_timeout_seconds": 30,
+            # Decide at once; the tests of coalescing set their own window.
+            "coalesce_seconds": 0,
+        },
         "knowledge": {"sources": [{"type": "path", "path": "examples/help-center"}]},
         "defaults": {
             "routing": {

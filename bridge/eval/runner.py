@@ -220,6 +220,8 @@ class Evaluator:
             data_dir=workdir,
             knowledge=settings,
             connectors=connectors,
+            # Each case is one message that already arrived: there is no burst to wait for.
+            worker=replace(self.config.worker, coalesce_seconds=0.0),
         )
         return config, names
 

@@ -27,12 +27,16 @@ class Delivery(Base):
     connector: Mapped[str] = mapped_column(String(100))
     delivery_id: Mapped[str] = mapped_column(String(255))
     ticket_id: Mapped[str] = mapped_column(String(100), index=True)
-    # received -> queued -> done | dead
-    status: Mapped[str] = mapped_column(String(20), default="received")
+    # queued -> done | dead; "received": recorded by a path that enqueues separately
+    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
     event: Mapped[dict[str, Any]] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When a worker last picked it up (or it was enqueued again): a pending delivery left
+    # untouched for long has lost its task, to a web process that died before enqueueing or to
+    # a broker that lost its data.
+    touched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class TicketState(Base):

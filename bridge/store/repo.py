@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +40,39 @@ def record_delivery(session: Session, connector: str, event: dict[str, Any]) -> 
         session.rollback()
         raise DuplicateDelivery(event["delivery_id"]) from None
     return delivery
+
+
+def insert_queued_delivery(engine: Engine, connector: str, event: dict[str, Any]) -> int:
+    """Record a delivery about to be enqueued, in one statement; return its primary key.
+
+    The webhook's hot path: no ORM unit of work, and the row is written as ``queued`` at once
+    rather than marked so in a second transaction after the enqueue. Should the enqueue never
+    happen (the process died in between), the stale sweep finds the row untouched.
+    """
+    now = datetime.now(UTC)
+    statement = (
+        insert(Delivery)
+        .values(
+            connector=connector,
+            delivery_id=event["delivery_id"],
+            ticket_id=event["ticket_id"],
+            event=event,
+            status="queued",
+            attempts=0,
+            received_at=now,
+        )
+        .returning(Delivery.id)
+    )
+    try:
+        with engine.begin() as connection:
+            return connection.execute(statement).scalar_one()
+    except IntegrityError:
+        raise DuplicateDelivery(event["delivery_id"]) from None
+
+
+def delete_delivery(engine: Engine, delivery_pk: int) -> None:
+    with engine.begin() as connection:
+        connection.execute(delete(Delivery).where(Delivery.id == delivery_pk))
 
 
 def ticket_state(session: Session, connector: str, ticket_id: str) -> TicketState:
@@ -155,12 +189,26 @@ def dead_letter(session: Session, delivery: Delivery, error: str, attempts: int)
     return letter
 
 
-def stale_deliveries(session: Session, older_than: timedelta) -> list[Delivery]:
-    """Deliveries recorded but never enqueued (the web process died in between)."""
-    cutoff = datetime.now(UTC) - older_than
+def lost_deliveries(
+    session: Session, *, never_started: timedelta, idle: timedelta
+) -> list[Delivery]:
+    """Pending deliveries whose task is presumably gone.
+
+    Never picked up by a worker ``never_started`` after arrival (the web process died before
+    enqueueing, or the broker lost its queue), or picked up and then left alone for ``idle``
+    (longer than any retry countdown or redelivery, so its task was lost too). A delivery
+    merely waiting in a long queue may be enqueued a second time; its second run finds it done.
+    """
+    now = datetime.now(UTC)
     return list(
         session.scalars(
-            select(Delivery).where(Delivery.status == "received", Delivery.received_at < cutoff)
+            select(Delivery).where(
+                Delivery.status.in_(("received", "queued")),
+                or_(
+                    and_(Delivery.touched_at.is_(None), Delivery.received_at < now - never_started),
+                    Delivery.touched_at < now - idle,
+                ),
+            )
         )
     )
 
@@ -178,3 +226,22 @@ def earlier_pending_deliveries(
         )
     ).first()
     return earlier is not None
+
+
+def later_pending_deliveries(
+    session: Session, delivery_pk: int, connector: str, ticket_id: str, limit: int
+) -> list[Delivery]:
+    """The deliveries of the same ticket after ``delivery_pk`` still waiting, oldest first."""
+    return list(
+        session.scalars(
+            select(Delivery)
+            .where(
+                Delivery.connector == connector,
+                Delivery.ticket_id == ticket_id,
+                Delivery.id > delivery_pk,
+                Delivery.status.in_(("received", "queued")),
+            )
+            .order_by(Delivery.id)
+            .limit(limit)
+        )
+    )

@@ -16,7 +16,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from bridge.feedback.signals import handle_signal
 from bridge.store import repo
-from bridge.store.models import Delivery
 from bridge.web.services import services
 from connectors.base import WebhookRejected, WebhookRequest
 
@@ -72,10 +71,9 @@ def receive(name: str) -> tuple[Response, int]:
             return jsonify(status="recorded", detail=signal), 200
         return jsonify(status="ignored", reason=f"{event.kind} carries no message"), 200
 
+    engine = svc.runtime.store.engine
     try:
-        with svc.runtime.store.session() as session:
-            delivery = repo.record_delivery(session, name, event.to_json())
-            delivery_pk = delivery.id
+        delivery_pk = repo.insert_queued_delivery(engine, name, event.to_json())
     except repo.DuplicateDelivery:
         return jsonify(status="duplicate", delivery_id=event.delivery_id), 200
     except SQLAlchemyError:
@@ -88,24 +86,13 @@ def receive(name: str) -> tuple[Response, int]:
         log.exception("webhook %s: broker unavailable", name)
         _forget(delivery_pk)
         return _error(503, "queue unavailable; deliver again later")
-
-    try:
-        with svc.runtime.store.session() as session:
-            delivery = session.get(Delivery, delivery_pk)
-            if delivery is not None and delivery.status == "received":
-                delivery.status = "queued"
-    except SQLAlchemyError:
-        # Already queued; the worker does not depend on this status.
-        log.warning("webhook %s: could not mark delivery %s queued", name, delivery_pk)
     return jsonify(status="accepted", delivery_id=event.delivery_id), 202
 
 
 def _forget(delivery_pk: int) -> None:
     """Undo the record so the helpdesk's redelivery is not mistaken for a duplicate."""
     try:
-        with services().runtime.store.session() as session:
-            delivery = session.get(Delivery, delivery_pk)
-            if delivery is not None:
-                session.delete(delivery)
+        repo.delete_delivery(services().runtime.store.engine, delivery_pk)
     except SQLAlchemyError:
+        # Left queued and never touched: the stale sweep enqueues it later.
         log.exception("could not remove delivery %s after a failed enqueue", delivery_pk)

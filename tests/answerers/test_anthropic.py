@@ -18,7 +18,7 @@ from bridge.knowledge.answerers.anthropic import AnthropicAnswerer
 from bridge.knowledge.answerers.base import SYSTEM_PROMPT, TOOL_NAME, AnswererUnavailable
 from bridge.knowledge.index import KnowledgeIndex
 from bridge.knowledge.types import AnswerKind
-from tasks.pipeline import decide
+from tasks.pipeline import Burst, decide
 from tests.answerers.conftest import (
     ANTHROPIC_KEY,
     NoSleep,
@@ -250,7 +250,7 @@ def test_a_timeout_or_overload_ends_in_an_ai_unavailable_handoff_through_the_pip
     customer = situation(PRICE_QUESTION).message
     event = Event("acme", "d1", "42", "comment", customer)
 
-    decision = decide(runtime, connector, policy, event, TicketView(), set())  # type: ignore[arg-type]
+    decision = decide(runtime, connector, policy, Burst.single(event), TicketView(), set())  # type: ignore[arg-type]
 
     assert (decision.kind, decision.reason) == (DecisionKind.ESCALATE, "ai_unavailable")
     assert decision.evidence["error"].startswith("AnswererUnavailable: anthropic request failed")

@@ -58,7 +58,12 @@ def config_data(database_url: str, data_dir: Path, mode: str = "dry_run") -> dic
         "database_url": database_url,
         "data_dir": str(data_dir),
         "knowledge": {"sources": [{"type": "path", "path": "examples/help-center"}]},
-        "worker": {"max_retries": 1, "retry_backoff_seconds": 0, "lock_timeout_seconds": 5},
+        "worker": {
+            "max_retries": 1,
+            "retry_backoff_seconds": 0,
+            "lock_timeout_seconds": 5,
+            "coalesce_seconds": 0,  # each body is decided as soon as it is accepted
+        },
         # Hundreds of requests a second are the test here, not a flood to refuse.
         "web": {"rate_limit": {"enabled": False}},
         "connectors": {

@@ -7,7 +7,9 @@ integration tests really ran.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -28,10 +30,36 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+# A port the kernel never hands out on its own (below the ephemeral range, where outgoing
+# connections take their local ports), reserved with a lock file for as long as this process
+# lives: a server started a moment later cannot lose its port to another test run's server or
+# to one of the thousands of client connections a chaos test opens.
+_PORT_RANGE = (20_000, 32_000)
+_PORT_LOCKS = Path(tempfile.gettempdir()) / "helpdesk-bridge-test-ports"
+_reserved: dict[int, int] = {}  # port -> the open file descriptor holding its lock
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    _PORT_LOCKS.mkdir(exist_ok=True)
+    for _ in range(1000):
+        port = random.randint(*_PORT_RANGE)
+        if port in _reserved:
+            continue
+        fd = os.open(_PORT_LOCKS / f"{port}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                os.close(fd)
+                continue
+        _reserved[port] = fd
+        return port
+    raise RuntimeError(f"no free port in {_PORT_RANGE}")
 
 
 def _wait(check: callable, what: str, timeout: float = 20) -> None:  # type: ignore[valid-type]

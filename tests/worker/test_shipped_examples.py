@@ -9,6 +9,7 @@ core whatever the helpdesk.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +37,8 @@ def test_shipped_examples_answer_hand_off_and_fall_silent(
 ) -> None:
     env = {"DATABASE_URL": store.url, "HELPDESK_BRIDGE_DATA": str(tmp_path / "var")}
     config = load_config(REPO_ROOT / "config.example.yaml", env=env)
+    # The webhooks are processed right after they arrive: no waiting for more messages.
+    config = replace(config, worker=replace(config.worker, coalesce_seconds=0.0))
     runtime = Runtime(config, store=store)
     enqueued: list[int] = []
     client = create_app(
