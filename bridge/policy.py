@@ -132,8 +132,15 @@ class HandoffPolicy:
     message: str
     messages: Mapping[str, str]
     tags: tuple[str, ...]
-    # language code -> {"default" or a reason -> message}: used when the customer wrote in it
+    # language code -> {"default" or a reason, in_hours, out_of_hours -> text}: used when the
+    # customer wrote in it
     translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The language of message, messages, trigger messages and business_hours' sentences: the
+    # reply times in them ({within}, {next_open}) are written in it.
+    language: str = "en"
+    # language code -> the phrases for reply times the team overrides in that language
+    # (translations.<lang>.phrases), each a string or a tuple of strings
+    phrases: Mapping[str, Mapping[str, str | tuple[str, ...]]] = field(default_factory=dict)
     # After a person solves a handed-off ticket, may the bot answer if the customer writes again?
     resume_after_solved: bool = False
 
@@ -369,24 +376,85 @@ DEFAULT_HANDOFF_MESSAGE = (
 )
 
 
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
+
+
+class _Translations(fields.Field):
+    """``translations.<lang>``: texts by "default", reason, in_hours and out_of_hours, plus
+    ``phrases``, the team's own words for reply times in that language."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> dict[str, dict[str, Any]]:
+        # Imported here: the decision package imports this module while it loads.
+        from bridge.decision.phrases import check_overrides
+
+        if not isinstance(value, dict):
+            raise ValidationError("must be a mapping of language codes (de, fr, ...) to messages")
+        result: dict[str, dict[str, Any]] = {}
+        problems: dict[str, Any] = {}
+        for lang, block in value.items():
+            if not (isinstance(lang, str) and _LANGUAGE_CODE.match(lang)):
+                problems[str(lang)] = ["must be a two-letter lowercase language code, e.g. de"]
+                continue
+            if not isinstance(block, dict):
+                problems[lang] = ["must be a mapping of message names to texts"]
+                continue
+            texts: dict[str, Any] = {}
+            wrong: dict[str, Any] = {}
+            for key, text in block.items():
+                if key == "phrases":
+                    if not isinstance(text, dict):
+                        wrong[key] = ["must be a mapping of phrase names to texts"]
+                        continue
+                    texts[key], phrase_problems = check_overrides(text)
+                    if phrase_problems:
+                        wrong[key] = phrase_problems
+                elif isinstance(text, str):
+                    texts[str(key)] = text
+                else:
+                    wrong[str(key)] = ["must be a string"]
+            if wrong:
+                problems[lang] = wrong
+            result[lang] = texts
+        if problems:
+            raise ValidationError(problems)
+        return result
+
+
 class HandoffSchema(_Strict):
     message = fields.Str(load_default=DEFAULT_HANDOFF_MESSAGE)
     messages = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
-    translations = fields.Dict(
-        keys=fields.Str(validate=validate.Length(equal=2)),
-        values=fields.Dict(keys=fields.Str(), values=fields.Str()),
-        load_default=dict,
-    )
+    language = fields.Str(load_default="en")
+    translations = _Translations(load_default=dict)
     tags = fields.List(fields.Str(), load_default=lambda: ["ai_escalated"])
     resume_after_solved = fields.Bool(load_default=False)
 
+    @validates("language")
+    def known_language(self, value: str, **_: Any) -> None:
+        # Imported here: the decision package imports this module while it loads.
+        from bridge.decision.phrases import LANGUAGES
+
+        if value not in LANGUAGES:
+            raise ValidationError(
+                f"no built-in phrases for {value!r} (built in: {', '.join(LANGUAGES)})"
+            )
+
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> HandoffPolicy:
+        translations = data["translations"]
         return HandoffPolicy(
             message=data["message"],
             messages=dict(data["messages"]),
             tags=tuple(data["tags"]),
-            translations={lang: dict(texts) for lang, texts in data["translations"].items()},
+            translations={
+                lang: {k: v for k, v in texts.items() if k != "phrases"}
+                for lang, texts in translations.items()
+            },
+            language=data["language"],
+            phrases={
+                lang: texts["phrases"] for lang, texts in translations.items() if "phrases" in texts
+            },
             resume_after_solved=data["resume_after_solved"],
         )
 

@@ -72,7 +72,8 @@ def triage(situation: Situation, policy: Policy) -> Decision | None:
             situation,
             ticket=TicketView(status=TicketStatus.OPEN),
             conversation=[
-                m for m in situation.conversation
+                m
+                for m in situation.conversation
                 if m.created_at is None or m.created_at > resumed_after
             ],
         )

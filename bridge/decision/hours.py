@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bridge.decision.phrases import BUILT_IN, Phrases, next_open, within
 from bridge.policy import BusinessHours
-
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def is_open(hours: BusinessHours, now: datetime) -> bool:
@@ -35,36 +34,14 @@ def next_opening(hours: BusinessHours, now: datetime) -> datetime | None:
     return None
 
 
-def reply_expectation(hours: BusinessHours, now: datetime) -> str:
-    """The sentence that tells the customer when to expect a person's reply."""
-    if is_open(hours, now):
-        return hours.in_hours.replace("{within}", _within(hours.reply_within_hours))
-    opening = next_opening(hours, now)
+def reply_expectation(hours: BusinessHours, now: datetime, phrases: Phrases | None = None) -> str:
+    """The sentence that tells the customer when to expect a person's reply.
+
+    ``phrases`` must be in the sentences' language (English when left out).
+    """
+    words = phrases or BUILT_IN["en"]
+    opening = None if is_open(hours, now) else next_opening(hours, now)
     if opening is None:
-        return hours.in_hours.replace("{within}", _within(hours.reply_within_hours))
-    return hours.out_of_hours.replace("{next_open}", _when(opening, now.astimezone(hours.timezone)))
-
-
-def _within(hours: float) -> str:
-    if hours < 1:
-        return f"within {round(hours * 60)} minutes"
-    if hours <= 48 and hours == int(hours):
-        return f"within {int(hours)} hour{'s' if hours != 1 else ''}"
-    if hours <= 48:
-        return f"within {hours:g} hours"
-    return f"within {round(hours / 24)} days"
-
-
-def _when(opening: datetime, local_now: datetime) -> str:
-    clock = opening.strftime("%H:%M")
-    zone = opening.tzname() or ""
-    days = (opening.date() - local_now.date()).days
-    if days == 0:
-        day = "today"
-    elif days == 1:
-        day = "tomorrow"
-    elif days < 7:
-        day = f"on {_DAYS[opening.weekday()]}"
-    else:
-        day = f"on {_DAYS[opening.weekday()]} {opening.day} {opening.strftime('%B')}"
-    return f"{day} at {clock} ({zone})".strip()
+        return hours.in_hours.replace("{within}", within(words, hours.reply_within_hours))
+    when = next_open(words, opening, now.astimezone(hours.timezone))
+    return hours.out_of_hours.replace("{next_open}", when)

@@ -26,6 +26,8 @@ _MARKERS: dict[str, frozenset[str]] = {
         "o a os as e é eu não um uma meu minha com para você como obrigado por".split()
     ),
 }
+# Every code detect_language can answer: each needs a handoff phrase table.
+LANGUAGES: tuple[str, ...] = tuple(sorted(_MARKERS))
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 

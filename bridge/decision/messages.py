@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bridge.decision.hours import is_open, reply_expectation
+from bridge.decision.hours import reply_expectation
 from bridge.decision.model import Citation
-from bridge.policy import BusinessHours, Policy
+from bridge.decision.phrases import SENTENCES, phrases_for
+from bridge.policy import DEFAULT_IN_HOURS, DEFAULT_OUT_OF_HOURS, BusinessHours, Policy
 
 SOURCES_HEADING = "Sources:"
 
@@ -40,22 +41,20 @@ def format_handoff(
     """The handoff message: who takes over, that they see everything, and when they'll reply.
 
     A trigger's own ``template`` wins; then a translation for the customer's language (per
-    reason, then its default); then the per-reason message; then the default message.
+    reason, then its default); then the per-reason message; then the default message. The
+    reply time is said in the language of the message picked.
     """
-    translated = policy.handoff.translations.get(language or "", {})
-    text = (
-        template
-        or translated.get(reason)
-        or translated.get("default")
-        or policy.handoff.messages.get(reason)
-        or policy.handoff.message
-    )
-    hours = policy.business_hours
-    when = reply_expectation(hours, now)
-    # A translated message should say "when" in the same language if the team wrote it.
-    key = "in_hours" if is_open(hours, now) else "out_of_hours"
-    if key in translated:
-        when = reply_expectation(_with_sentence(policy, key, translated[key]), now)
+    handoff = policy.handoff
+    translated = handoff.translations.get(language or "", {})
+    own = translated.get(reason) or translated.get("default")
+    if template or not own or not language:
+        text = template or handoff.messages.get(reason) or handoff.message
+        text_language, translated = handoff.language, {}
+    else:
+        text, text_language = own, language
+    hours = _hours_in(policy, text_language, translated)
+    phrases = phrases_for(text_language, handoff.phrases.get(text_language))
+    when = reply_expectation(hours, now, phrases)
     text = text.replace("{group}", group or "our support team").replace("{when}", when)
     return f"{' '.join(text.split())}\n\n— {policy.assistant.label} (automated)"
 
@@ -67,5 +66,24 @@ def _signature(policy: Policy, what: str) -> str:
     return line
 
 
-def _with_sentence(policy: Policy, key: str, sentence: str) -> BusinessHours:
-    return replace(policy.business_hours, **{key: sentence})
+def _hours_in(policy: Policy, language: str, translated: Mapping[str, str]) -> BusinessHours:
+    """Business hours whose reply-time sentences are in ``language``.
+
+    A translation's own sentence comes first. business_hours' sentences are written in the
+    team's base language, so another language gets its built-in sentence, as does the base
+    language when business_hours still has the shipped English one and the base is not English.
+    """
+    hours = policy.business_hours
+    built_in = SENTENCES.get(language, {})
+    sentences = {}
+    for key, configured, shipped in (
+        ("in_hours", hours.in_hours, DEFAULT_IN_HOURS),
+        ("out_of_hours", hours.out_of_hours, DEFAULT_OUT_OF_HOURS),
+    ):
+        if key in translated:
+            sentences[key] = translated[key]
+        elif key in built_in and (language != policy.handoff.language or configured == shipped):
+            sentences[key] = built_in[key]
+        else:
+            sentences[key] = configured
+    return replace(hours, **sentences)

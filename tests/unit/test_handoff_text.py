@@ -53,9 +53,12 @@ def test_handoff_promises_a_reply_time_in_and_out_of_hours(tmp_path: Path) -> No
 def test_handoff_in_the_customers_language_when_a_template_exists(tmp_path: Path) -> None:
     p = policy(tmp_path)
     german = format_handoff("refund", "Billing", p, now=OPEN, language="de")
-    assert german.startswith("Ich übergebe an unser Team (Billing). Eine Person antwortet within")
+    assert german.startswith(
+        "Ich übergebe an unser Team (Billing). Eine Person antwortet innerhalb von"
+    )
     closed = format_handoff("refund", "Billing", p, now=CLOSED, language="de")
-    assert "Wir melden uns, sobald wir wieder da sind: on Monday" in closed
+    assert "Wir melden uns, sobald wir wieder da sind: am Montag um" in closed
+    assert "Monday" not in closed and "within" not in german
     # no French template: the default message, in English
     assert format_handoff("refund", "Billing", p, now=OPEN, language="fr").startswith(
         "I'm handing this over"
