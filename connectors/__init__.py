@@ -11,7 +11,7 @@ from functools import cache
 
 from connectors.base import Connector
 
-_NOT_CONNECTORS = {"base", "http"}
+_NOT_CONNECTORS = {"base", "http", "payload"}
 
 
 @cache

@@ -33,7 +33,6 @@ from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup
 from marshmallow import (
-    EXCLUDE,
     RAISE,
     Schema,
     ValidationError,
@@ -58,6 +57,17 @@ from connectors.base import (
     WiringResult,
 )
 from connectors.http import HttpClient
+from connectors.payload import (
+    NOT_EMPTY,
+    DigitsId,
+    LenientSchema,
+    StrippedString,
+    Tags,
+    Text,
+    load_payload,
+    parse_time,
+    present,
+)
 
 # Freshdesk's priority numbers: 1 low, 2 medium, 3 high, 4 urgent.
 _PRIORITIES = {"low": 1, "normal": 2, "high": 3, "urgent": 4}
@@ -164,7 +174,6 @@ _PUBLIC_FOLDER: Final = 1  # solution folder visibility "all users"
 _PAGE_SIZE: Final = 100
 # Freshdesk refuses list pages past 300; the cap only stops a paging loop.
 _MAX_PAGES: Final = 300
-_MISSING: Final = "missing required field"
 _DIGEST_CHARS: Final = 20
 # How ``{{ticket.latest_public_comment}}`` names a comment with no user behind it.
 _SYSTEM_AUTHOR: Final = "system"
@@ -207,13 +216,6 @@ class FreshdeskSettings:
         return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
-class _StrippedString(fields.String):
-    """Secrets and names pasted into YAML often carry stray whitespace or a newline."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return super()._deserialize(value, attr, data, **kwargs).strip()
-
-
 class _Domain(fields.String):
     """``acme`` or ``acme.freshdesk.com``, stored as the full host name."""
 
@@ -227,23 +229,6 @@ class _Domain(fields.String):
         if not _HOST_RE.fullmatch(host):
             raise ValidationError("must be a host name such as acme.freshdesk.com")
         return host
-
-
-class _AgentId(fields.Field):
-    """A Freshdesk agent id; YAML turns an unquoted id into an int, so accept both."""
-
-    default_error_messages = {"invalid": "must be a Freshdesk agent id (digits only)"}
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.make_error("invalid")
-        text = str(value).strip()
-        if not (text.isascii() and text.isdigit()):
-            raise self.make_error("invalid")
-        return text
-
-
-_NOT_EMPTY = validate.Length(min=1, error="must not be empty")
 
 
 def _check_secret(value: str) -> None:
@@ -281,20 +266,20 @@ class FreshdeskSettingsSchema(Schema):
         unknown = RAISE
 
     domain = _Domain(required=True)
-    webhook_secret = _StrippedString(required=True, validate=_check_secret)
+    webhook_secret = StrippedString(required=True, validate=_check_secret)
     webhook_auth = fields.String(
         load_default="header",
         validate=validate.OneOf(["header", "basic"], error="must be 'header' or 'basic'"),
     )
-    webhook_secret_header = _StrippedString(
+    webhook_secret_header = StrippedString(
         load_default=DEFAULT_SECRET_HEADER, validate=_check_header_name
     )
-    webhook_username = _StrippedString(
+    webhook_username = StrippedString(
         load_default=DEFAULT_WEBHOOK_USERNAME, validate=_check_username
     )
-    api_key = _StrippedString(load_default=None, validate=_NOT_EMPTY)
-    bot_agent_id = _AgentId(load_default=None)
-    bot_agent_name = _StrippedString(load_default=None, validate=_NOT_EMPTY)
+    api_key = StrippedString(load_default=None, validate=NOT_EMPTY)
+    bot_agent_id = DigitsId(kind="a Freshdesk agent id", load_default=None)
+    bot_agent_name = StrippedString(load_default=None, validate=NOT_EMPTY)
     base_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
     timeout_seconds = fields.Float(
         load_default=10.0, validate=validate.Range(min=0, min_inclusive=False)
@@ -332,43 +317,14 @@ class FreshdeskSettingsSchema(Schema):
 
 
 # -- webhook payload shape -----------------------------------------------------------------
-class _Text(fields.Field):
-    """A text value. Ids may arrive as JSON numbers; blank and null both mean "not given"."""
-
-    default_error_messages = {"invalid": "must be a string", "required": _MISSING}
-
-    def __init__(self, *, required: bool = False, **kwargs: Any) -> None:
-        if required:
-            kwargs.setdefault("validate", _present)
-            super().__init__(required=True, **kwargs)
-        else:
-            super().__init__(load_default="", **kwargs)
-
-    def deserialize(
-        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
-    ) -> Any:
-        # A placeholder with nothing to render may come through as null.
-        return super().deserialize("" if value is None else value, attr, data, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.make_error("invalid")
-        return str(value).strip()
-
-
-def _present(value: str) -> None:
-    if not value:
-        raise ValidationError(_MISSING)
-
-
 def _ticket_number(value: str) -> None:
-    _present(value)
+    present(value)
     if not (value.isascii() and value.isdigit()):
         raise ValidationError(f"not a ticket number: {value[:40]!r}")
 
 
 def _performer(value: str) -> None:
-    _present(value)
+    present(value)
     if value == PERFORMED_BY_SLOT:
         raise ValidationError(
             f"still {PERFORMED_BY_SLOT!r}; paste the body `helpdesk-bridge connect` prints "
@@ -378,66 +334,22 @@ def _performer(value: str) -> None:
         raise ValidationError(f"must be one of {', '.join(PERFORMERS)}, not {value[:40]!r}")
 
 
-class _Tags(fields.Field):
-    """``{{ticket.tags}}`` renders as comma-separated text; a JSON list is accepted too."""
-
-    default_error_messages = {"invalid": "must be a list of tags or comma-separated text"}
-
-    def __init__(self) -> None:
-        super().__init__(load_default=())
-
-    def deserialize(
-        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
-    ) -> Any:
-        return super().deserialize("" if value is None else value, attr, data, **kwargs)
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> tuple[str, ...]:
-        if isinstance(value, str):
-            items = value.split(",")
-        elif isinstance(value, list) and all(isinstance(tag, str) for tag in value):
-            items = value
-        else:
-            raise self.make_error("invalid")
-        return tuple(dict.fromkeys(tag.strip() for tag in items if tag.strip()))
-
-
-class AutomationBodySchema(Schema):
+class AutomationBodySchema(LenientSchema):
     """A rendered rule body; declared in the order errors are reported."""
 
-    class Meta:
-        # Admins add their own keys to the body; they should not make a delivery fail.
-        unknown = EXCLUDE
-
-    ticket_id = _Text(required=True, validate=_ticket_number)
-    performed_by = _Text(required=True, validate=_performer)
-    event = _Text()
-    description = _Text()
-    comment = _Text()
-    subject = _Text()
-    status = _Text()
-    source = _Text()
-    tags = _Tags()
-    group = _Text()
-    requester_name = _Text()
-    requester_email = _Text()
-    ticket_url = _Text()
-
-
-def _first_error(messages: Any, prefix: str = "") -> tuple[str, str]:
-    """The first problem marshmallow reported, as a dotted field path and a message.
-
-    Errors come in declaration order, so the first one is the first missing field of the
-    template, which is the one an admin fixing their rule should look at.
-    """
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            return _first_error(value, path)
-    if isinstance(messages, list) and messages:
-        return _first_error(messages[0], prefix)
-    return prefix or "body", str(messages)
+    ticket_id = Text(required=True, validate=_ticket_number)
+    performed_by = Text(required=True, validate=_performer)
+    event = Text()
+    description = Text()
+    comment = Text()
+    subject = Text()
+    status = Text()
+    source = Text()
+    tags = Tags(separated_by="comma", unique=True)
+    group = Text()
+    requester_name = Text()
+    requester_email = Text()
+    ticket_url = Text()
 
 
 def _triggered_event(raw: str) -> tuple[str, str]:
@@ -488,17 +400,6 @@ def text_to_html(text: str) -> str:
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:_DIGEST_CHARS]
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 time, or None: a missing or odd timestamp is not worth losing a message."""
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _id(value: Any) -> str | None:
@@ -617,11 +518,7 @@ class FreshdeskConnector(Connector):
             ) from None
         if not isinstance(data, dict):
             raise MalformedPayload("body is not a JSON object", field="body")
-        try:
-            body = AutomationBodySchema().load(data)
-        except ValidationError as exc:
-            path, message = _first_error(exc.messages)
-            raise MalformedPayload(f"{path}: {message}", field=path) from exc
+        body = load_payload(AutomationBodySchema(), data)
 
         ticket_id: str = body["ticket_id"]
         event_name, event_value = _triggered_event(body["event"])
@@ -790,7 +687,7 @@ class FreshdeskConnector(Connector):
                     text=description.strip(),
                     public=True,
                     author_id=author,
-                    created_at=_parse_time(ticket.get("created_at")),
+                    created_at=parse_time(ticket.get("created_at")),
                 )
             )
 
@@ -798,7 +695,7 @@ class FreshdeskConnector(Connector):
         for page in self._pages(f"tickets/{ref}/conversations", {"per_page": _PAGE_SIZE}):
             conversations.extend(item for item in page if isinstance(item, dict))
         # Oldest first in practice, but not promised; a stable sort keeps ties in API order.
-        conversations.sort(key=lambda item: _parse_time(item.get("created_at")) or _EPOCH)
+        conversations.sort(key=lambda item: parse_time(item.get("created_at")) or _EPOCH)
         messages.extend(self._conversation_message(item, requester_id) for item in conversations)
         return messages
 
@@ -810,7 +707,7 @@ class FreshdeskConnector(Connector):
             text=str(text).strip(),
             public=not item.get("private", False),
             author_id=_id(item.get("user_id")),
-            created_at=_parse_time(item.get("created_at")),
+            created_at=parse_time(item.get("created_at")),
         )
 
     def _conversation_role(self, item: Mapping[str, Any], requester_id: str | None) -> Role:
@@ -992,7 +889,7 @@ class FreshdeskConnector(Connector):
                             title=str(article.get("title") or ""),
                             body_html=str(article.get("description") or ""),
                             url=f"{portal}/support/solutions/articles/{article_id}",
-                            updated_at=_parse_time(article.get("updated_at")),
+                            updated_at=parse_time(article.get("updated_at")),
                             section=section,
                         )
 

@@ -26,7 +26,6 @@ from typing import Any, ClassVar, Final
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 from marshmallow import (
-    EXCLUDE,
     RAISE,
     Schema,
     ValidationError,
@@ -50,6 +49,18 @@ from connectors.base import (
     WiringResult,
 )
 from connectors.http import HttpClient
+from connectors.payload import (
+    MISSING,
+    NOT_EMPTY,
+    DigitsId,
+    Flag,
+    LenientSchema,
+    StrippedString,
+    Text,
+    load_payload,
+    nested,
+    present,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +144,6 @@ _BLOCK_TAGS: Final = [
 _PAGE_SIZE: Final = 50
 # A runaway paging loop is stopped here; real help centers are far smaller.
 _MAX_PAGES: Final = 500
-_MISSING: Final = "missing required field"
 
 
 # -- settings ------------------------------------------------------------------------------
@@ -153,27 +163,6 @@ class IntercomSettings:
     @property
     def has_credentials(self) -> bool:
         return bool(self.access_token)
-
-
-class _StrippedString(fields.String):
-    """Secrets and ids pasted into YAML often carry stray whitespace or a newline."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return super()._deserialize(value, attr, data, **kwargs).strip()
-
-
-class _AdminId(fields.Field):
-    """An Intercom admin id; YAML turns an unquoted id into an int, so accept both."""
-
-    default_error_messages = {"invalid": "must be an Intercom admin id (digits only)"}
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.make_error("invalid")
-        text = str(value).strip()
-        if not (text.isascii() and text.isdigit()):
-            raise self.make_error("invalid")
-        return text
 
 
 class _ApiVersion(fields.Field):
@@ -205,18 +194,15 @@ class _Region(fields.Field):
         return text
 
 
-_NOT_EMPTY = validate.Length(min=1, error="must not be empty")
-
-
 class IntercomSettingsSchema(Schema):
     """The Intercom-specific keys of one ``connectors.<name>`` block."""
 
     class Meta:
         unknown = RAISE
 
-    client_secret = _StrippedString(required=True, validate=_NOT_EMPTY)
-    access_token = _StrippedString(load_default=None, validate=_NOT_EMPTY)
-    bot_admin_id = _AdminId(load_default=None)
+    client_secret = StrippedString(required=True, validate=NOT_EMPTY)
+    access_token = StrippedString(load_default=None, validate=NOT_EMPTY)
+    bot_admin_id = DigitsId(kind="an Intercom admin id", load_default=None)
     api_version = _ApiVersion(load_default=DEFAULT_API_VERSION)
     region = _Region(load_default=None)
     base_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
@@ -257,48 +243,6 @@ class IntercomSettingsSchema(Schema):
 
 
 # -- webhook payload shapes ----------------------------------------------------------------
-class _Text(fields.Field):
-    """A text value. Ids may arrive as JSON numbers; blank and null both mean "not given"."""
-
-    default_error_messages = {"invalid": "must be a string", "required": _MISSING}
-
-    def __init__(self, *, required: bool = False, **kwargs: Any) -> None:
-        if required:
-            kwargs.setdefault("validate", _present)
-            super().__init__(required=True, **kwargs)
-        else:
-            super().__init__(load_default="", **kwargs)
-
-    def deserialize(
-        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
-    ) -> Any:
-        return super().deserialize("" if value is None else value, attr, data, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.make_error("invalid")
-        return str(value).strip()
-
-
-class _Flag(fields.Field):
-    """A boolean that may be missing or null (then False)."""
-
-    default_error_messages = {"invalid": "must be true or false"}
-
-    def __init__(self) -> None:
-        super().__init__(load_default=False)
-
-    def deserialize(
-        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
-    ) -> Any:
-        return super().deserialize(False if value is None else value, attr, data, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
-
-
 class _Timestamp(fields.Field):
     """Unix seconds as Intercom sends them; an odd value is not worth losing a message."""
 
@@ -326,144 +270,106 @@ class _Attributes(fields.Field):
         return value if isinstance(value, dict) else {}
 
 
-def _present(value: str) -> None:
-    if not value:
-        raise ValidationError(_MISSING)
-
-
 def _conversation_number(value: str) -> None:
-    _present(value)
+    present(value)
     if not (value.isascii() and value.isdigit()):
         raise ValidationError(f"not a conversation id: {value[:40]!r}")
 
 
-def _nested(schema: type[Schema], *, required: bool = False) -> fields.Field:
-    messages = {"required": _MISSING, "null": _MISSING, "type": "must be an object"}
-    if required:
-        return fields.Nested(schema, required=True, error_messages=messages)
-    return fields.Nested(schema, load_default=None, allow_none=True, error_messages=messages)
+class _AuthorSchema(LenientSchema):
+    type = Text(required=True)
+    id = Text()
+    name = Text()
+    email = Text()
+    from_ai_agent = Flag(default=False, from_text=False)
+    is_ai_answer = Flag(default=False, from_text=False)
 
 
-class _LenientSchema(Schema):
-    class Meta:
-        # Intercom adds fields to its objects with every API version; none should make a
-        # delivery fail.
-        unknown = EXCLUDE
-
-
-class _AuthorSchema(_LenientSchema):
-    type = _Text(required=True)
-    id = _Text()
-    name = _Text()
-    email = _Text()
-    from_ai_agent = _Flag()
-    is_ai_answer = _Flag()
-
-
-class _PartSchema(_LenientSchema):
-    id = _Text(required=True)
-    part_type = _Text()
-    body = _Text()
+class _PartSchema(LenientSchema):
+    id = Text(required=True)
+    part_type = Text()
+    body = Text()
     created_at = _Timestamp()
-    author = _nested(_AuthorSchema, required=True)
-    app_package_code = _Text()
+    author = nested(_AuthorSchema, required=True)
+    app_package_code = Text()
 
 
-class _PartListSchema(_LenientSchema):
+class _PartListSchema(LenientSchema):
     conversation_parts = fields.List(fields.Nested(_PartSchema), load_default=list, allow_none=True)
 
 
-class _SourceSchema(_LenientSchema):
+class _SourceSchema(LenientSchema):
     """``source`` (2.x) and ``conversation_message`` (1.x): the conversation's first message."""
 
-    id = _Text(required=True)
-    subject = _Text()
-    body = _Text()
-    delivered_as = _Text()
-    author = _nested(_AuthorSchema, required=True)
+    id = Text(required=True)
+    subject = Text()
+    body = Text()
+    delivered_as = Text()
+    author = nested(_AuthorSchema, required=True)
 
 
-class _ContactSchema(_LenientSchema):
-    id = _Text()
-    external_id = _Text()
-    name = _Text()
-    email = _Text()
+class _ContactSchema(LenientSchema):
+    id = Text()
+    external_id = Text()
+    name = Text()
+    email = Text()
     custom_attributes = _Attributes()
 
 
-class _ContactListSchema(_LenientSchema):
+class _ContactListSchema(LenientSchema):
     contacts = fields.List(fields.Nested(_ContactSchema), load_default=list, allow_none=True)
 
 
-class _UserSchema(_LenientSchema):
+class _UserSchema(LenientSchema):
     """The 1.x ``user`` object: the contact the conversation is with."""
 
-    type = _Text()
-    id = _Text()
-    user_id = _Text()
-    name = _Text()
-    email = _Text()
+    type = Text()
+    id = Text()
+    user_id = Text()
+    name = Text()
+    email = Text()
     custom_attributes = _Attributes()
 
 
-class _TagSchema(_LenientSchema):
-    name = _Text()
+class _TagSchema(LenientSchema):
+    name = Text()
 
 
-class _TagListSchema(_LenientSchema):
+class _TagListSchema(LenientSchema):
     tags = fields.List(fields.Nested(_TagSchema), load_default=list, allow_none=True)
 
 
-class ConversationSchema(_LenientSchema):
+class ConversationSchema(LenientSchema):
     """A conversation as webhooks (``data.item``) and ``GET /conversations/{id}`` give it."""
 
-    id = _Text(required=True, validate=_conversation_number)
+    id = Text(required=True, validate=_conversation_number)
     created_at = _Timestamp()
-    title = _Text()
-    source = _nested(_SourceSchema)
-    conversation_message = _nested(_SourceSchema)
-    contacts = _nested(_ContactListSchema)
-    user = _nested(_UserSchema)
-    conversation_parts = _nested(_PartListSchema)
-    tags = _nested(_TagListSchema)
+    title = Text()
+    source = nested(_SourceSchema, required=False)
+    conversation_message = nested(_SourceSchema, required=False)
+    contacts = nested(_ContactListSchema, required=False)
+    user = nested(_UserSchema, required=False)
+    conversation_parts = nested(_PartListSchema, required=False)
+    tags = nested(_TagListSchema, required=False)
     custom_attributes = _Attributes()
 
 
-class _DataSchema(_LenientSchema):
+class _DataSchema(LenientSchema):
     item = fields.Dict(
         required=True,
-        error_messages={"required": _MISSING, "null": _MISSING, "invalid": "must be an object"},
+        error_messages={"required": MISSING, "null": MISSING, "invalid": "must be an object"},
     )
 
 
-class NotificationSchema(_LenientSchema):
+class NotificationSchema(LenientSchema):
     """The envelope every webhook shares."""
 
-    topic = _Text(required=True)
-    id = _Text()
-    app_id = _Text()
+    topic = Text(required=True)
+    id = Text()
+    app_id = Text()
     created_at = _Timestamp()
     delivery_attempts = fields.Integer(load_default=None, allow_none=True)
-    data = _nested(_DataSchema, required=True)
-
-
-def _first_error(messages: Any, prefix: str = "") -> tuple[str, str]:
-    """The first problem marshmallow reported, as a dotted field path and a message."""
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            return _first_error(value, path)
-    if isinstance(messages, list) and messages:
-        return _first_error(messages[0], prefix)
-    return prefix or "body", str(messages)
-
-
-def _load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
-    try:
-        return schema.load(data)
-    except ValidationError as exc:
-        path, message = _first_error(exc.messages, prefix)
-        raise MalformedPayload(f"{path}: {message}", field=path) from exc
+    data = nested(_DataSchema, required=True)
 
 
 def _from_unix(value: Any) -> datetime | None:
@@ -612,7 +518,7 @@ class IntercomConnector(Connector):
         if not isinstance(data, dict):
             raise MalformedPayload("body is not a JSON object", field="body")
 
-        envelope = _load(NotificationSchema(), data)
+        envelope = load_payload(NotificationSchema(), data)
         topic: str = envelope["topic"]
         if topic == "ping":
             return Event(
@@ -625,7 +531,7 @@ class IntercomConnector(Connector):
                 raw=data,
             )
         if not envelope["id"]:
-            raise MalformedPayload(f"id: {_MISSING}", field="id")
+            raise MalformedPayload(f"id: {MISSING}", field="id")
         if not topic.startswith("conversation."):
             # Acknowledged, not refused: Intercom pauses an endpoint that keeps failing, and
             # an extra topic ticked in the Developer Hub (contacts, tags on parts, tickets)
@@ -639,7 +545,7 @@ class IntercomConnector(Connector):
                 raw=data,
             )
 
-        item = _load(ConversationSchema(), envelope["data"]["item"], prefix="data.item")
+        item = load_payload(ConversationSchema(), envelope["data"]["item"], prefix="data.item")
         self._note_version(item)
         message, kind = self._webhook_message(topic, item)
         return Event(
@@ -696,7 +602,7 @@ class IntercomConnector(Connector):
         if topic in _CREATED_TOPICS:
             if source is None:
                 field_name = "data.item.source"
-                raise MalformedPayload(f"{field_name}: {_MISSING}", field=field_name)
+                raise MalformedPayload(f"{field_name}: {MISSING}", field=field_name)
             return self._source_message(source, item["created_at"]), "comment"
 
         parts = (item["conversation_parts"] or {}).get("conversation_parts") or []
@@ -846,7 +752,7 @@ class IntercomConnector(Connector):
         ref = _conversation_ref(ticket_id)
         response = self.http.get(f"conversations/{ref}")
         try:
-            item = _load(ConversationSchema(), response, prefix="conversation")
+            item = load_payload(ConversationSchema(), response, prefix="conversation")
         except MalformedPayload as exc:
             # A worker-side failure, not a refused webhook: report it as the API call's.
             raise HelpdeskError(

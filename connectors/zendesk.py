@@ -27,7 +27,6 @@ from typing import Any, ClassVar, Final, Literal
 from urllib.parse import urlsplit
 
 from marshmallow import (
-    EXCLUDE,
     RAISE,
     Schema,
     ValidationError,
@@ -51,6 +50,19 @@ from connectors.base import (
     WiringResult,
 )
 from connectors.http import HttpClient
+from connectors.payload import (
+    NOT_EMPTY,
+    DigitsId,
+    Flag,
+    LenientSchema,
+    StrippedString,
+    Tags,
+    Text,
+    load_payload,
+    nested,
+    parse_time,
+    present,
+)
 
 SIGNATURE_HEADER: Final = "X-Zendesk-Webhook-Signature"
 TIMESTAMP_HEADER: Final = "X-Zendesk-Webhook-Signature-Timestamp"
@@ -100,7 +112,6 @@ _END_USER_ROLES: Final = frozenset({"end user", "enduser", "end-user", "end_user
 _PAGE_SIZE: Final = 100
 # 100 pages of 100 is far beyond any real ticket; the cap only stops a paging loop.
 _MAX_PAGES: Final = 100
-_MISSING: Final = "missing required field"
 #: ``scope`` asked for with the client-credentials grant: the bridge reads tickets, users,
 #: groups and articles and writes tickets, webhooks and triggers.
 DEFAULT_OAUTH_SCOPES: Final = "read write"
@@ -159,30 +170,6 @@ class ZendeskSettings:
         return None
 
 
-class _StrippedString(fields.String):
-    """Secrets and ids pasted into YAML often carry stray whitespace or a newline."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return super()._deserialize(value, attr, data, **kwargs).strip()
-
-
-class _UserId(fields.Field):
-    """A Zendesk user id; YAML turns an unquoted id into an int, so accept both."""
-
-    default_error_messages = {"invalid": "must be a Zendesk user id (digits only)"}
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.make_error("invalid")
-        text = str(value).strip()
-        if not (text.isascii() and text.isdigit()):
-            raise self.make_error("invalid")
-        return text
-
-
-_NOT_EMPTY = validate.Length(min=1, error="must not be empty")
-
-
 def _check_subdomain(value: str) -> None:
     if "." in value or "/" in value:
         raise ValidationError("use only the subdomain, e.g. 'acme' for acme.zendesk.com")
@@ -196,16 +183,16 @@ class ZendeskSettingsSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    subdomain = _StrippedString(required=True, validate=[_NOT_EMPTY, _check_subdomain])
-    signing_secret = _StrippedString(required=True, validate=_NOT_EMPTY)
+    subdomain = StrippedString(required=True, validate=[NOT_EMPTY, _check_subdomain])
+    signing_secret = StrippedString(required=True, validate=NOT_EMPTY)
     base_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
     email = fields.Email(load_default=None)
-    api_token = _StrippedString(load_default=None, validate=_NOT_EMPTY)
-    oauth_token = _StrippedString(load_default=None, validate=_NOT_EMPTY)
-    oauth_client_id = _StrippedString(load_default=None, validate=_NOT_EMPTY)
-    oauth_client_secret = _StrippedString(load_default=None, validate=_NOT_EMPTY)
-    oauth_scopes = _StrippedString(load_default=DEFAULT_OAUTH_SCOPES, validate=_NOT_EMPTY)
-    bot_user_id = _UserId(load_default=None)
+    api_token = StrippedString(load_default=None, validate=NOT_EMPTY)
+    oauth_token = StrippedString(load_default=None, validate=NOT_EMPTY)
+    oauth_client_id = StrippedString(load_default=None, validate=NOT_EMPTY)
+    oauth_client_secret = StrippedString(load_default=None, validate=NOT_EMPTY)
+    oauth_scopes = StrippedString(load_default=DEFAULT_OAUTH_SCOPES, validate=NOT_EMPTY)
+    bot_user_id = DigitsId(kind="a Zendesk user id", load_default=None)
     timeout_seconds = fields.Float(
         load_default=10.0, validate=validate.Range(min=0, min_inclusive=False)
     )
@@ -260,212 +247,84 @@ class ZendeskSettingsSchema(Schema):
 
 
 # -- webhook payload shapes ----------------------------------------------------------------
-class _Text(fields.Field):
-    """A text value. Ids may arrive as JSON numbers; blank and null both mean "not given"."""
-
-    default_error_messages = {"invalid": "must be a string", "required": _MISSING}
-
-    def __init__(self, *, required: bool = False, **kwargs: Any) -> None:
-        if required:
-            kwargs.setdefault("validate", _present)
-            super().__init__(required=True, **kwargs)
-        else:
-            super().__init__(load_default="", **kwargs)
-
-    def deserialize(
-        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
-    ) -> Any:
-        # A placeholder with nothing to render may come through as null.
-        return super().deserialize("" if value is None else value, attr, data, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.make_error("invalid")
-        return str(value).strip()
-
-
-def _present(value: str) -> None:
-    if not value:
-        raise ValidationError(_MISSING)
-
-
 def _ticket_number(value: str) -> None:
-    _present(value)
+    present(value)
     if not (value.isascii() and value.isdigit()):
         raise ValidationError(f"not a ticket number: {value[:40]!r}")
 
 
-class _Flag(fields.Field):
-    """``true``/``false`` as JSON booleans or as rendered placeholder strings."""
-
-    default_error_messages = {"invalid": "must be true or false"}
-
-    def __init__(self, *, default: bool | None) -> None:
-        super().__init__(load_default=default)
-        self._default = default
-
-    def deserialize(
-        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
-    ) -> Any:
-        return super().deserialize("" if value is None else value, attr, data, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool | None:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in {"true", "1", "yes"}:
-            return True
-        if text in {"false", "0", "no"}:
-            return False
-        if text == "":
-            return self._default
-        raise self.make_error("invalid")
-
-
-class _Tags(fields.Field):
-    """Tags as a JSON list (event envelopes) or space-separated text (``{{ticket.tags}}``)."""
-
-    default_error_messages = {"invalid": "must be a list of tags or space-separated text"}
-
-    def __init__(self) -> None:
-        super().__init__(load_default=())
-
-    def deserialize(
-        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
-    ) -> Any:
-        return super().deserialize("" if value is None else value, attr, data, **kwargs)
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> tuple[str, ...]:
-        if isinstance(value, str):
-            return tuple(value.split())
-        if isinstance(value, list) and all(isinstance(tag, str) for tag in value):
-            return tuple(tag.strip() for tag in value if tag.strip())
-        raise self.make_error("invalid")
-
-
-def _nested(schema: type[Schema]) -> fields.Nested:
-    return fields.Nested(
-        schema,
-        required=True,
-        error_messages={"required": _MISSING, "null": _MISSING, "type": "must be an object"},
-    )
-
-
-class _LenientSchema(Schema):
-    class Meta:
-        # Admins add their own keys to the trigger body and Zendesk adds envelope fields
-        # over time; neither should make a delivery fail.
-        unknown = EXCLUDE
-
-
-class TriggerBodySchema(_LenientSchema):
+class TriggerBodySchema(LenientSchema):
     """The rendered ``TRIGGER_BODY_TEMPLATE``; declared in the order errors are reported."""
 
-    ticket_id = _Text(required=True, validate=_ticket_number)
-    comment_id = _Text(required=True)
-    author_id = _Text(required=True)
-    author_role = _Text()
-    is_public = _Flag(default=True)
-    body = _Text()
-    subject = _Text()
-    tags = _Tags()
-    via = _Text()
-    requester_id = _Text()
-    requester_name = _Text()
-    requester_email = _Text()
-    organization = _Text()
+    ticket_id = Text(required=True, validate=_ticket_number)
+    comment_id = Text(required=True)
+    author_id = Text(required=True)
+    author_role = Text()
+    is_public = Flag(default=True, from_text=True)
+    body = Text()
+    subject = Text()
+    tags = Tags()
+    via = Text()
+    requester_id = Text()
+    requester_name = Text()
+    requester_email = Text()
+    organization = Text()
 
 
-class _TicketDetailSchema(_LenientSchema):
-    id = _Text(required=True, validate=_ticket_number)
-    requester_id = _Text()
-    organization_id = _Text()
-    subject = _Text()
-    tags = _Tags()
+class _TicketDetailSchema(LenientSchema):
+    id = Text(required=True, validate=_ticket_number)
+    requester_id = Text()
+    organization_id = Text()
+    subject = Text()
+    tags = Tags()
 
 
-class _EnvelopeSchema(_LenientSchema):
-    type = _Text(required=True)
-    id = _Text(required=True)
-    time = _Text()
-    detail = _nested(_TicketDetailSchema)
+class _EnvelopeSchema(LenientSchema):
+    type = Text(required=True)
+    id = Text(required=True)
+    time = Text()
+    detail = nested(_TicketDetailSchema, required=True)
 
 
-class _CommentAuthorSchema(_LenientSchema):
-    id = _Text(required=True)
-    is_staff = _Flag(default=None)
-    name = _Text()
+class _CommentAuthorSchema(LenientSchema):
+    id = Text(required=True)
+    is_staff = Flag(default=None, from_text=True)
+    name = Text()
 
 
-class _CommentSchema(_LenientSchema):
-    id = _Text(required=True)
-    body = _Text()
-    is_public = _Flag(default=True)
-    author = _nested(_CommentAuthorSchema)
+class _CommentSchema(LenientSchema):
+    id = Text(required=True)
+    body = Text()
+    is_public = Flag(default=True, from_text=True)
+    author = nested(_CommentAuthorSchema, required=True)
 
 
-class _CommentEventSchema(_LenientSchema):
-    comment = _nested(_CommentSchema)
+class _CommentEventSchema(LenientSchema):
+    comment = nested(_CommentSchema, required=True)
 
 
 class CommentAddedSchema(_EnvelopeSchema):
-    event = _nested(_CommentEventSchema)
+    event = nested(_CommentEventSchema, required=True)
 
 
-class _ActorSchema(_LenientSchema):
-    id = _Text()
-    type = _Text()
-    name = _Text()
+class _ActorSchema(LenientSchema):
+    id = Text()
+    type = Text()
+    name = Text()
 
 
-class _ChatMessageSchema(_LenientSchema):
-    id = _Text(required=True)
-    body = _Text()
+class _ChatMessageSchema(LenientSchema):
+    id = Text(required=True)
+    body = Text()
 
 
-class _MessageEventSchema(_LenientSchema):
-    actor = _nested(_ActorSchema)
-    message = _nested(_ChatMessageSchema)
+class _MessageEventSchema(LenientSchema):
+    actor = nested(_ActorSchema, required=True)
+    message = nested(_ChatMessageSchema, required=True)
 
 
 class MessageAddedSchema(_EnvelopeSchema):
-    event = _nested(_MessageEventSchema)
-
-
-def _first_error(messages: Any, prefix: str = "") -> tuple[str, str]:
-    """The first problem marshmallow reported, as a dotted field path and a message.
-
-    Errors come in declaration order, so the first one is the first missing field of the
-    template, which is the one an admin fixing their trigger should look at.
-    """
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            return _first_error(value, path)
-    if isinstance(messages, list) and messages:
-        return _first_error(messages[0], prefix)
-    return prefix or "body", str(messages)
-
-
-def _load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return schema.load(data)
-    except ValidationError as exc:
-        path, message = _first_error(exc.messages)
-        raise MalformedPayload(f"{path}: {message}", field=path) from exc
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 time, or None: a missing or odd timestamp is not worth losing a message."""
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    event = nested(_MessageEventSchema, required=True)
 
 
 def _satisfaction(value: Any) -> tuple[Literal["up", "down", "neutral"], float] | None:
@@ -638,7 +497,7 @@ class ZendeskConnector(Connector):
                 "against the webhook's signing secret in Zendesk"
             )
 
-        sent_at = _parse_time(timestamp.strip())
+        sent_at = parse_time(timestamp.strip())
         if sent_at is None:
             raise BadSignature(f"{TIMESTAMP_HEADER} is not an RFC 3339 time: {timestamp[:40]!r}")
         current = now if now.tzinfo else now.replace(tzinfo=UTC)
@@ -725,7 +584,7 @@ class ZendeskConnector(Connector):
         return None
 
     def _parse_trigger_body(self, data: dict[str, Any]) -> Event:
-        body = _load(TriggerBodySchema(), data)
+        body = load_payload(TriggerBodySchema(), data)
         ticket_id, comment_id = body["ticket_id"], body["comment_id"]
         tags: tuple[str, ...] = body["tags"]
         message = Message(
@@ -783,7 +642,7 @@ class ZendeskConnector(Connector):
         return Role.AGENT
 
     def _parse_comment_added(self, data: dict[str, Any]) -> Event:
-        envelope = _load(CommentAddedSchema(), data)
+        envelope = load_payload(CommentAddedSchema(), data)
         detail = envelope["detail"]
         comment = envelope["event"]["comment"]
         author = comment["author"]
@@ -806,7 +665,7 @@ class ZendeskConnector(Connector):
             text=comment["body"],
             public=comment["is_public"] if comment["is_public"] is not None else True,
             author_id=author["id"],
-            created_at=_parse_time(envelope["time"]),
+            created_at=parse_time(envelope["time"]),
         )
         return Event(
             connector=self.name,
@@ -822,7 +681,7 @@ class ZendeskConnector(Connector):
         )
 
     def _parse_message_added(self, data: dict[str, Any]) -> Event:
-        envelope = _load(MessageAddedSchema(), data)
+        envelope = load_payload(MessageAddedSchema(), data)
         detail = envelope["detail"]
         actor = envelope["event"]["actor"]
         chat_message = envelope["event"]["message"]
@@ -833,7 +692,7 @@ class ZendeskConnector(Connector):
             text=chat_message["body"],
             public=True,  # messaging conversations have no internal messages
             author_id=actor["id"] or None,
-            created_at=_parse_time(envelope["time"]),
+            created_at=parse_time(envelope["time"]),
         )
         return Event(
             connector=self.name,
@@ -860,7 +719,7 @@ class ZendeskConnector(Connector):
         return Role.AGENT
 
     def _parse_ticket_event(self, data: dict[str, Any]) -> Event:
-        envelope = _load(_EnvelopeSchema(), data)
+        envelope = load_payload(_EnvelopeSchema(), data)
         detail = envelope["detail"]
         return Event(
             connector=self.name,
@@ -948,7 +807,7 @@ class ZendeskConnector(Connector):
             text=text,
             public=bool(comment.get("public", True)),
             author_id=author_id,
-            created_at=_parse_time(comment.get("created_at")),
+            created_at=parse_time(comment.get("created_at")),
         )
 
     def _comment_role(
@@ -1080,7 +939,7 @@ class ZendeskConnector(Connector):
                     title=str(item.get("title") or ""),
                     body_html=str(item.get("body") or ""),
                     url=item.get("html_url") or None,
-                    updated_at=_parse_time(item.get("updated_at")),
+                    updated_at=parse_time(item.get("updated_at")),
                     locale=item.get("locale") or None,
                     section=str(section) if section is not None else None,
                 )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
+from tests.connectors.shared import (
+    FixtureBytes,
+    FixtureJson,
+    read_fixture_bytes,
+    read_fixture_json,
+)
 
 
 @pytest.fixture
@@ -19,20 +19,12 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def fixture_bytes() -> Callable[[str, str], bytes]:
+def fixture_bytes() -> FixtureBytes:
     """Raw bytes of ``tests/fixtures/<helpdesk>/<name>``, exactly as a webhook would carry them."""
-
-    def load(helpdesk: str, name: str) -> bytes:
-        return (FIXTURES_DIR / helpdesk / name).read_bytes()
-
-    return load
+    return read_fixture_bytes
 
 
 @pytest.fixture
-def fixture_json(fixture_bytes: Callable[[str, str], bytes]) -> Callable[[str, str], Any]:
+def fixture_json() -> FixtureJson:
     """A fixture file parsed as JSON, for mocked API responses and edited variants."""
-
-    def load(helpdesk: str, name: str) -> Any:
-        return json.loads(fixture_bytes(helpdesk, name))
-
-    return load
+    return read_fixture_json

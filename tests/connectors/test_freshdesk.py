@@ -7,12 +7,10 @@ import copy
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
-from marshmallow import ValidationError
 from responses import matchers
 
 import connectors
@@ -40,6 +38,8 @@ from connectors.freshdesk import (
     html_to_text,
     text_to_html,
 )
+from tests.connectors import shared
+from tests.connectors.shared import FixtureBytes, FixtureJson, as_body
 
 SECRET = "s3cr3t-For-Freshdesk-Webhooks-0123"
 API_KEY = "abcdefghij1234567890"
@@ -47,28 +47,22 @@ BOT_ID = "1"  # the SDK mocks' agent, who also wrote the mock conversations
 BOT_NAME = "Support Bot"
 API = "https://acme.freshdesk.com/api/v2"
 NOW = datetime(2025, 2, 11, 14, 32, 5, tzinfo=UTC)
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "webhooks" / "freshdesk"
 AUTH = "Basic " + base64.b64encode(f"{API_KEY}:X".encode()).decode()
-
-FixtureBytes = Callable[[str, str], bytes]
-FixtureJson = Callable[[str, str], Any]
+SETTINGS: dict[str, Any] = {
+    "domain": "acme",
+    "webhook_secret": SECRET,
+    "api_key": API_KEY,
+    "bot_agent_id": BOT_ID,
+    "bot_agent_name": BOT_NAME,
+}
 
 
 def load_settings(**overrides: Any) -> FreshdeskSettings:
-    config: dict[str, Any] = {
-        "domain": "acme",
-        "webhook_secret": SECRET,
-        "api_key": API_KEY,
-        "bot_agent_id": BOT_ID,
-        "bot_agent_name": BOT_NAME,
-    }
-    config.update(overrides)
-    return FreshdeskSettingsSchema().load({k: v for k, v in config.items() if v is not None})
+    return shared.load_settings_with(FreshdeskSettingsSchema(), SETTINGS, overrides)
 
 
 def make_connector(sleeps: list[float] | None = None, **overrides: Any) -> FreshdeskConnector:
-    recorder: list[float] = sleeps if sleeps is not None else []
-    return FreshdeskConnector("support", load_settings(**overrides), sleep=recorder.append)
+    return shared.build_connector(FreshdeskConnector, load_settings(**overrides), sleeps)
 
 
 def dry_run_connector(**overrides: Any) -> FreshdeskConnector:
@@ -78,18 +72,11 @@ def dry_run_connector(**overrides: Any) -> FreshdeskConnector:
 
 
 def signed(connector: FreshdeskConnector, body: bytes) -> WebhookRequest:
-    return WebhookRequest(method="POST", headers=connector.sign(body, NOW), body=body)
+    return shared.sign_request(connector, body, NOW)
 
 
 def receive(connector: FreshdeskConnector, body: bytes) -> Event:
-    """The web layer's order: verify, then parse."""
-    request = signed(connector, body)
-    connector.verify(request, NOW)
-    return connector.parse(request)
-
-
-def as_body(data: dict[str, Any]) -> bytes:
-    return json.dumps(data).encode()
+    return shared.verify_and_parse(connector, body, NOW)
 
 
 def rule_body(rule: str, **values: str) -> dict[str, str]:
@@ -210,14 +197,7 @@ def test_api_key_auth_header() -> None:
     ],
 )
 def test_settings_errors_are_keyed_by_field(config: dict[str, Any], errors: dict[str, str]) -> None:
-    with pytest.raises(ValidationError) as caught:
-        FreshdeskSettingsSchema().load(config)
-
-    messages = caught.value.messages
-    assert isinstance(messages, dict)
-    assert set(messages) == set(errors)
-    for field_name, fragment in errors.items():
-        assert fragment in " ".join(messages[field_name])
+    shared.assert_errors_keyed_by_field(FreshdeskSettingsSchema(), config, errors)
 
 
 # -- webhook secret ------------------------------------------------------------------------
@@ -575,52 +555,13 @@ def test_malformed_bodies_name_the_field(body: bytes, field: str, message: str) 
 
 
 # -- shipped replay examples ---------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("name", "ticket_id", "role", "text"),
-    [
-        (
-            "01_how_to_question.json",
-            "3001",
-            Role.CUSTOMER,
-            "Hi, how do I reset my password? I can't remember it.",
-        ),
-        (
-            "02_human_request.json",
-            "3002",
-            Role.CUSTOMER,
-            "This isn't helping. I want to talk to a real person please.",
-        ),
-        (
-            "03_agent_comment.json",
-            "3003",
-            Role.AGENT,
-            "Hi Sam, I'm looking into your export issue now.",
-        ),
-        (
-            "04_customer_after_agent.json",
-            "3003",
-            Role.CUSTOMER,
-            "Thanks! Also, how do I export my notes?",
-        ),
-    ],
-)
-def test_shipped_examples_parse_with_a_dry_run_connector(
-    name: str, ticket_id: str, role: Role, text: str
-) -> None:
-    connector = dry_run_connector()
-
-    event = receive(connector, (EXAMPLES_DIR / name).read_bytes())
-
-    assert connector.has_credentials is False
-    assert event.ticket_id == ticket_id
-    assert event.kind == "comment"
-    assert event.message is not None
-    assert event.message.role is role
-    assert event.message.text == text
+@pytest.mark.parametrize("case", shared.shipped_example_cases(["3001", "3002", "3003", "3003"]))
+def test_shipped_examples_parse_with_a_dry_run_connector(case: tuple[str, str, Role, str]) -> None:
+    shared.replay_shipped_example(dry_run_connector(), "freshdesk", case, NOW)
 
 
 def test_shipped_examples_carry_exactly_their_rule_keys() -> None:
-    paths = sorted(EXAMPLES_DIR.glob("*.json"))
+    paths = shared.example_paths("freshdesk")
     assert len(paths) == 4
     for path in paths:
         data = json.loads(path.read_text())
@@ -629,21 +570,7 @@ def test_shipped_examples_carry_exactly_their_rule_keys() -> None:
 
 
 # -- REST: without credentials -------------------------------------------------------------
-@pytest.mark.parametrize(
-    "call",
-    [
-        lambda c: c.fetch_conversation("1"),
-        lambda c: c.post_reply("1", "hi"),
-        lambda c: c.post_note("1", "note"),
-        lambda c: c.assign_group("1", "Support"),
-        lambda c: c.add_tags("1", ["a"]),
-        lambda c: c.list_groups(),
-        lambda c: c.check_credentials(),
-        lambda c: c.check_bot_identity(),
-        lambda c: list(c.list_help_articles()),
-        lambda c: c.escalate("1", "note", "Support", ["a"]),
-    ],
-)
+@pytest.mark.parametrize("call", shared.API_CALLS)
 @responses.activate
 def test_api_calls_without_credentials_raise_not_configured(
     call: Callable[[FreshdeskConnector], Any],

@@ -7,12 +7,10 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
-from marshmallow import ValidationError
 from responses import matchers
 
 import connectors
@@ -35,6 +33,8 @@ from connectors.intercom import (
     html_to_text,
     text_to_html,
 )
+from tests.connectors import shared
+from tests.connectors.shared import FixtureBytes, FixtureJson, as_body
 from tests.openapi_contract import assert_valid_request
 
 SECRET = "my_client_secret"
@@ -43,25 +43,19 @@ BOT_ID = "991267696"
 API = "https://api.intercom.io"
 SPEC = "intercom-2.16.yaml"
 NOW = datetime(2026, 1, 10, 8, 0, tzinfo=UTC)
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "webhooks" / "intercom"
-
-FixtureBytes = Callable[[str, str], bytes]
-FixtureJson = Callable[[str, str], Any]
+SETTINGS: dict[str, Any] = {
+    "client_secret": SECRET,
+    "access_token": TOKEN,
+    "bot_admin_id": BOT_ID,
+}
 
 
 def load_settings(**overrides: Any) -> IntercomSettings:
-    config: dict[str, Any] = {
-        "client_secret": SECRET,
-        "access_token": TOKEN,
-        "bot_admin_id": BOT_ID,
-    }
-    config.update(overrides)
-    return IntercomSettingsSchema().load({k: v for k, v in config.items() if v is not None})
+    return shared.load_settings_with(IntercomSettingsSchema(), SETTINGS, overrides)
 
 
 def make_connector(sleeps: list[float] | None = None, **overrides: Any) -> IntercomConnector:
-    recorder: list[float] = sleeps if sleeps is not None else []
-    return IntercomConnector("support", load_settings(**overrides), sleep=recorder.append)
+    return shared.build_connector(IntercomConnector, load_settings(**overrides), sleeps)
 
 
 def dry_run_connector() -> IntercomConnector:
@@ -70,14 +64,7 @@ def dry_run_connector() -> IntercomConnector:
 
 
 def receive(connector: IntercomConnector, body: bytes) -> Event:
-    """The web layer's order: verify, then parse."""
-    request = WebhookRequest(method="POST", headers=connector.sign(body, NOW), body=body)
-    connector.verify(request, NOW)
-    return connector.parse(request)
-
-
-def as_body(data: dict[str, Any]) -> bytes:
-    return json.dumps(data).encode()
+    return shared.verify_and_parse(connector, body, NOW)
 
 
 def v1(name: str) -> str:
@@ -188,14 +175,7 @@ def test_settings_accept_numeric_admin_id_and_other_versions() -> None:
     ],
 )
 def test_settings_errors_are_keyed_by_field(config: dict[str, Any], errors: dict[str, str]) -> None:
-    with pytest.raises(ValidationError) as caught:
-        IntercomSettingsSchema().load(config)
-
-    messages = caught.value.messages
-    assert isinstance(messages, dict)
-    assert set(messages) == set(errors)
-    for field_name, fragment in errors.items():
-        assert fragment in " ".join(messages[field_name])
+    shared.assert_errors_keyed_by_field(IntercomSettingsSchema(), config, errors)
 
 
 # -- signatures ----------------------------------------------------------------------------
@@ -604,58 +584,20 @@ def test_text_to_html_escapes_and_keeps_paragraphs() -> None:
 
 
 # -- replay examples -----------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("name", "ticket_id", "role", "text"),
-    [
-        (
-            "01_how_to_question.json",
-            "2001",
-            Role.CUSTOMER,
-            "Hi, how do I reset my password? I can't remember it.",
-        ),
-        (
-            "02_human_request.json",
-            "2002",
-            Role.CUSTOMER,
-            "This isn't helping. I want to talk to a real person please.",
-        ),
-        (
-            "03_agent_comment.json",
-            "2003",
-            Role.AGENT,
-            "Hi Sam, I'm looking into your export issue now.",
-        ),
-        (
-            "04_customer_after_agent.json",
-            "2003",
-            Role.CUSTOMER,
-            "Thanks! Also, how do I export my notes?",
-        ),
-    ],
-)
-def test_examples_parse_without_credentials(
-    name: str, ticket_id: str, role: Role, text: str
-) -> None:
-    connector = dry_run_connector()
+@pytest.mark.parametrize("case", shared.shipped_example_cases(["2001", "2002", "2003", "2003"]))
+def test_examples_parse_without_credentials(case: tuple[str, str, Role, str]) -> None:
+    event = shared.replay_shipped_example(dry_run_connector(), "intercom", case, NOW)
 
-    event = receive(connector, (EXAMPLES_DIR / name).read_bytes())
-
-    assert connector.has_credentials is False
-    assert event.kind == "comment"
-    assert event.ticket_id == ticket_id
-    assert event.message is not None
-    assert event.message.role is role
-    assert event.message.text == text
     assert event.customer.email is not None
 
 
 def test_examples_have_distinct_notification_ids() -> None:
-    files = sorted(EXAMPLES_DIR.glob("*.json"))
+    files = shared.example_paths("intercom")
     ids = {json.loads(path.read_bytes())["id"] for path in files}
 
     assert len(files) == 4
     assert len(ids) == 4
-    agent = json.loads((EXAMPLES_DIR / "03_agent_comment.json").read_bytes())
+    agent = json.loads(shared.example_bytes("intercom", "03_agent_comment.json"))
     part = agent["data"]["item"]["conversation_parts"]["conversation_parts"][0]
     assert part["author"]["id"] == "814860"
 

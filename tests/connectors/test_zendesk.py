@@ -10,13 +10,11 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import responses
-from marshmallow import ValidationError
 from responses import matchers
 
 import connectors
@@ -39,6 +37,8 @@ from connectors.zendesk import (
     ZendeskSettings,
     ZendeskSettingsSchema,
 )
+from tests.connectors import shared
+from tests.connectors.shared import FixtureBytes, FixtureJson, as_body
 from tests.openapi_contract import assert_valid_request, load_spec
 
 # The static secret Zendesk signs builder test requests with (zendesk.md §1.6).
@@ -47,27 +47,21 @@ SECRET = "wMZJU7Dlw7pdGPBAs7fz3lVSjF5Hef8mqD7avv5n7zs="
 BOT_ID = "6130907993114"
 API = "https://acme.zendesk.com/api/v2"
 NOW = datetime(2025, 2, 11, 14, 32, 5, tzinfo=UTC)
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "webhooks" / "zendesk"
-
-FixtureBytes = Callable[[str, str], bytes]
-FixtureJson = Callable[[str, str], Any]
+SETTINGS: dict[str, Any] = {
+    "subdomain": "acme",
+    "signing_secret": SECRET,
+    "email": "support-bot@example.com",
+    "api_token": "api-token-123",
+    "bot_user_id": BOT_ID,
+}
 
 
 def load_settings(**overrides: Any) -> ZendeskSettings:
-    config: dict[str, Any] = {
-        "subdomain": "acme",
-        "signing_secret": SECRET,
-        "email": "support-bot@example.com",
-        "api_token": "api-token-123",
-        "bot_user_id": BOT_ID,
-    }
-    config.update(overrides)
-    return ZendeskSettingsSchema().load({k: v for k, v in config.items() if v is not None})
+    return shared.load_settings_with(ZendeskSettingsSchema(), SETTINGS, overrides)
 
 
 def make_connector(sleeps: list[float] | None = None, **overrides: Any) -> ZendeskConnector:
-    recorder: list[float] = sleeps if sleeps is not None else []
-    return ZendeskConnector("support", load_settings(**overrides), sleep=recorder.append)
+    return shared.build_connector(ZendeskConnector, load_settings(**overrides), sleeps)
 
 
 def dry_run_connector() -> ZendeskConnector:
@@ -77,18 +71,11 @@ def dry_run_connector() -> ZendeskConnector:
 
 
 def signed(connector: ZendeskConnector, body: bytes, now: datetime = NOW) -> WebhookRequest:
-    return WebhookRequest(method="POST", headers=connector.sign(body, now), body=body)
+    return shared.sign_request(connector, body, now)
 
 
 def receive(connector: ZendeskConnector, body: bytes) -> Event:
-    """The web layer's order: verify, then parse."""
-    request = signed(connector, body)
-    connector.verify(request, NOW)
-    return connector.parse(request)
-
-
-def as_body(data: dict[str, Any]) -> bytes:
-    return json.dumps(data).encode()
+    return shared.verify_and_parse(connector, body, NOW)
 
 
 def trigger_body(**values: str) -> dict[str, str]:
@@ -218,14 +205,7 @@ def test_settings_accept_base_url_override_and_numeric_bot_id() -> None:
     ],
 )
 def test_settings_errors_are_keyed_by_field(config: dict[str, Any], errors: dict[str, str]) -> None:
-    with pytest.raises(ValidationError) as caught:
-        ZendeskSettingsSchema().load(config)
-
-    messages = caught.value.messages
-    assert isinstance(messages, dict)
-    assert set(messages) == set(errors)
-    for field_name, fragment in errors.items():
-        assert fragment in " ".join(messages[field_name])
+    shared.assert_errors_keyed_by_field(ZendeskSettingsSchema(), config, errors)
 
 
 def test_api_token_auth_header() -> None:
@@ -626,49 +606,19 @@ def test_missing_nested_envelope_field_is_named_by_path(fixture_json: FixtureJso
 
 
 # -- shipped replay examples ---------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("name", "ticket_id", "role"),
-    [
-        ("01_how_to_question.json", "1001", Role.CUSTOMER),
-        ("02_human_request.json", "1002", Role.CUSTOMER),
-        ("03_agent_comment.json", "1003", Role.AGENT),
-        ("04_customer_after_agent.json", "1003", Role.CUSTOMER),
-    ],
-)
-def test_shipped_examples_parse_with_a_dry_run_connector(
-    name: str, ticket_id: str, role: Role
-) -> None:
-    connector = dry_run_connector()
-
-    event = receive(connector, (EXAMPLES_DIR / name).read_bytes())
-
-    assert event.ticket_id == ticket_id
-    assert event.message is not None
-    assert event.message.role is role
-    assert event.message.text
+@pytest.mark.parametrize("case", shared.shipped_example_cases(["1001", "1002", "1003", "1003"]))
+def test_shipped_examples_parse_with_a_dry_run_connector(case: tuple[str, str, Role, str]) -> None:
+    shared.replay_shipped_example(dry_run_connector(), "zendesk", case, NOW)
 
 
 def test_shipped_examples_cover_every_template_key() -> None:
-    for path in sorted(EXAMPLES_DIR.glob("*.json")):
+    for path in shared.example_paths("zendesk"):
         assert set(json.loads(path.read_text())) == set(TRIGGER_BODY_TEMPLATE), path.name
 
 
 # -- REST: without credentials -------------------------------------------------------------
 @pytest.mark.parametrize(
-    "call",
-    [
-        lambda c: c.fetch_conversation("1"),
-        lambda c: c.post_reply("1", "hi"),
-        lambda c: c.post_note("1", "note"),
-        lambda c: c.assign_group("1", "Support"),
-        lambda c: c.add_tags("1", ["a"]),
-        lambda c: c.list_groups(),
-        lambda c: c.check_credentials(),
-        lambda c: c.escalate("1", "note", "Support", ["a"]),
-        lambda c: c.check_bot_identity(),
-        lambda c: list(c.list_help_articles()),
-        lambda c: c.connect("https://bridge.example.com/webhooks/support"),
-    ],
+    "call", [*shared.API_CALLS, lambda c: c.connect("https://bridge.example.com/webhooks/support")]
 )
 @responses.activate
 def test_api_calls_without_credentials_raise_not_configured(

@@ -17,13 +17,17 @@ from responses import matchers
 
 from bridge.store import Store
 from connectors.freshdesk import text_to_html
+from tests.connectors.shared import HUMAN_REQUEST, QUESTION
 from tests.worker.vendor_mocks import (
     Call,
     VendorWorld,
+    assert_agent_comment_silences_the_bot,
+    assert_dead_lettered_after_every_retry,
+    assert_own_reply_is_ignored,
+    connector_block,
     example,
     reads,
-    recorded_calls,
-    vendor_config,
+    vendor_world,
     writes,
 )
 
@@ -36,28 +40,21 @@ REQUESTER_ID = 66000001
 SUPPORT_GROUP, TIER2_GROUP = 11, 22
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{API_KEY}:X".encode()).decode()}
 
-QUESTION = "Hi, how do I reset my password? I can't remember it."
-HUMAN_REQUEST = "This isn't helping. I want to talk to a real person please."
-
 
 def freshdesk_block(**overrides: Any) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "type": "freshdesk",
-        "mode": "public",
+    settings = {
         "domain": "acme",
         "webhook_secret": "freshdesk-webhook-secret-0123",
         "api_key": API_KEY,
         "bot_agent_id": BOT_AGENT_ID,
         "bot_agent_name": BOT_AGENT_NAME,
-        "max_retries": 2,
     }
-    block.update(overrides)
-    return block
+    return connector_block("freshdesk", settings, **overrides)
 
 
 @pytest.fixture
 def world(tmp_path: Path, store: Store) -> VendorWorld:
-    return VendorWorld(vendor_config(tmp_path, store.url, freshdesk_block()), store)
+    return vendor_world(tmp_path, store, freshdesk_block())
 
 
 def webhook(name: str) -> dict[str, Any]:
@@ -244,21 +241,7 @@ def test_agent_reply_between_decision_and_write_means_nothing_is_posted(
 def test_agent_comment_silences_the_bot_for_the_next_customer_message(
     world: VendorWorld,
 ) -> None:
-    agent = world.process(world.deliver(webhook("03_agent_comment.json")))
-
-    assert agent is not None
-    assert (agent.kind, agent.reason) == ("silent", "human_active")
-    assert world.ticket("3003").status == "human_active"
-
-    follow_up = world.process(world.deliver(webhook("04_customer_after_agent.json")))
-
-    assert follow_up is not None
-    assert (follow_up.kind, follow_up.reason, follow_up.write_status) == (
-        "silent",
-        "human_active",
-        "none",
-    )
-    assert recorded_calls() == []  # never read the ticket, let alone wrote to it
+    assert_agent_comment_silences_the_bot(world, "3003")
 
 
 # -- 5. the webhook about our own reply does not start a loop ------------------------------
@@ -269,7 +252,6 @@ def test_webhook_about_the_reply_we_just_posted_is_ignored(world: VendorWorld) -
     question = webhook("01_how_to_question.json")
     world.process(world.deliver(question))
     [reply] = writes()
-    calls_so_far = len(recorded_calls())
 
     # The "agent replied" rule fires on the bot's API reply too, naming the bot as author.
     echo = {
@@ -283,17 +265,7 @@ def test_webhook_about_the_reply_we_just_posted_is_ignored(world: VendorWorld) -
         comment=f"{BOT_AGENT_NAME} : {reply.body['body']}",
     )
 
-    outcome = world.process(world.deliver(echo))
-
-    assert outcome is not None
-    assert (outcome.kind, outcome.reason, outcome.write_status) == (
-        "ignore",
-        "own_message",
-        "none",
-    )
-    assert len(recorded_calls()) == calls_so_far
-    state = world.ticket("3001")
-    assert (state.status, state.bot_turns) == ("open", 1)
+    assert_own_reply_is_ignored(world, echo, "3001")
 
 
 # -- 6. an API that keeps failing ends in the dead-letter table ----------------------------
@@ -308,17 +280,9 @@ def test_freshdesk_that_keeps_failing_ends_in_the_dead_letter_table(world: Vendo
 
     world.run_task(pk)
 
-    [letter] = world.dead_letters()
-    assert "503" in letter.error and "/tickets/3001" in letter.error
-    assert letter.ticket_id == "3001"
-    task_attempts = world.config.worker.max_retries + 1
-    assert letter.attempts == task_attempts
-    assert world.delivery(pk).status == "dead"
-    # Every task attempt made the HTTP client's own retries too: nothing was given up early.
-    http_attempts = 1 + world.connector.settings.max_retries
-    assert reads("/api/v2/tickets/3001") == len(recorded_calls()) == http_attempts * task_attempts
-    assert writes() == []
-    assert world.decisions() == []
+    assert_dead_lettered_after_every_retry(
+        world, pk, "3001", read_path="/api/v2/tickets/3001", error_names="/tickets/3001"
+    )
 
 
 # -- the same question asked again gets its answer again -----------------------------------
@@ -329,12 +293,7 @@ def test_a_repeated_question_is_answered_again_not_taken_for_an_earlier_post(
     # Freshdesk webhooks carry no comment id, so the customer's message is found by its text;
     # the bot's earlier identical answer sits before it and must not suppress the new one.
     # (The loop trigger would hand a repeated question off; it is off to reach the writing.)
-    world = VendorWorld(
-        vendor_config(
-            tmp_path, store.url, freshdesk_block(triggers={"loop": {"enabled": False}})
-        ),
-        store,
-    )
+    world = vendor_world(tmp_path, store, freshdesk_block(triggers={"loop": {"enabled": False}}))
     ticket_read(3001, QUESTION)
     responses.post(f"{API}/tickets/3001/reply", json=created(8001, 3001, private=False))
     world.process(world.deliver(webhook("01_how_to_question.json")))

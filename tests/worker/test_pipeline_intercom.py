@@ -16,13 +16,17 @@ from responses import matchers
 
 from bridge.store import Store
 from connectors.intercom import text_to_html
+from tests.connectors.shared import HUMAN_REQUEST, QUESTION
 from tests.worker.vendor_mocks import (
     Call,
     VendorWorld,
+    assert_agent_comment_silences_the_bot,
+    assert_dead_lettered_after_every_retry,
+    assert_own_reply_is_ignored,
+    connector_block,
     example,
     reads,
-    recorded_calls,
-    vendor_config,
+    vendor_world,
     writes,
 )
 
@@ -33,26 +37,19 @@ HUMAN_ADMIN = "814860"  # Priya Shah in the shipped examples
 SUPPORT_TEAM, TIER2_TEAM = "7001", "7002"
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Intercom-Version": "2.16"}
 
-QUESTION = "Hi, how do I reset my password? I can't remember it."
-HUMAN_REQUEST = "This isn't helping. I want to talk to a real person please."
-
 
 def intercom_block(**overrides: Any) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "type": "intercom",
-        "mode": "public",
+    settings = {
         "client_secret": "intercom-client-secret",
         "access_token": TOKEN,
         "bot_admin_id": BOT_ADMIN,
-        "max_retries": 2,
     }
-    block.update(overrides)
-    return block
+    return connector_block("intercom", settings, **overrides)
 
 
 @pytest.fixture
 def world(tmp_path: Path, store: Store) -> VendorWorld:
-    return VendorWorld(vendor_config(tmp_path, store.url, intercom_block()), store)
+    return vendor_world(tmp_path, store, intercom_block())
 
 
 def webhook(name: str) -> dict[str, Any]:
@@ -243,21 +240,7 @@ def test_teammate_reply_between_decision_and_write_means_nothing_is_posted(
 def test_teammate_comment_silences_the_bot_for_the_next_customer_message(
     world: VendorWorld,
 ) -> None:
-    agent = world.process(world.deliver(webhook("03_agent_comment.json")))
-
-    assert agent is not None
-    assert (agent.kind, agent.reason) == ("silent", "human_active")
-    assert world.ticket("2003").status == "human_active"
-
-    follow_up = world.process(world.deliver(webhook("04_customer_after_agent.json")))
-
-    assert follow_up is not None
-    assert (follow_up.kind, follow_up.reason, follow_up.write_status) == (
-        "silent",
-        "human_active",
-        "none",
-    )
-    assert recorded_calls() == []  # never read the conversation, let alone wrote to it
+    assert_agent_comment_silences_the_bot(world, "2003")
 
 
 # -- 5. the webhook about our own reply does not start a loop ------------------------------
@@ -271,7 +254,6 @@ def test_webhook_about_the_reply_we_just_posted_is_ignored(world: VendorWorld) -
     )
     world.process(world.deliver(question))
     [reply] = writes()
-    calls_so_far = len(recorded_calls())
 
     # Intercom tells every subscriber about the part our seat just wrote.
     echo = copy.deepcopy(question)
@@ -279,17 +261,7 @@ def test_webhook_about_the_reply_we_just_posted_is_ignored(world: VendorWorld) -
     ours = part("4000001", BOT_ADMIN, reply.body["body"], created_at=1767261660)
     echo["data"]["item"] = with_parts(echo["data"]["item"], ours)
 
-    outcome = world.process(world.deliver(echo))
-
-    assert outcome is not None
-    assert (outcome.kind, outcome.reason, outcome.write_status) == (
-        "ignore",
-        "own_message",
-        "none",
-    )
-    assert len(recorded_calls()) == calls_so_far
-    state = world.ticket("2001")
-    assert (state.status, state.bot_turns) == ("open", 1)
+    assert_own_reply_is_ignored(world, echo, "2001")
 
 
 # -- 6. an API that keeps failing ends in the dead-letter table ----------------------------
@@ -307,14 +279,6 @@ def test_intercom_that_keeps_failing_ends_in_the_dead_letter_table(world: Vendor
 
     world.run_task(pk)
 
-    [letter] = world.dead_letters()
-    assert "503" in letter.error and "/conversations/2001" in letter.error
-    assert letter.ticket_id == "2001"
-    task_attempts = world.config.worker.max_retries + 1
-    assert letter.attempts == task_attempts
-    assert world.delivery(pk).status == "dead"
-    # Every task attempt made the HTTP client's own retries too: nothing was given up early.
-    http_attempts = 1 + world.connector.settings.max_retries
-    assert reads("/conversations/2001") == len(recorded_calls()) == http_attempts * task_attempts
-    assert writes() == []
-    assert world.decisions() == []
+    assert_dead_lettered_after_every_retry(
+        world, pk, "2001", read_path="/conversations/2001", error_names="/conversations/2001"
+    )
