@@ -245,8 +245,14 @@ def measure(
             "api_token": "token",
             "bot_user_id": "1000",
         }
+        # One message per ticket, all sent at once: with the shipped window every task would
+        # first wait coalesce_seconds, which delays the run without measuring anything.
         config_path = bench_config(
-            work_dir, database_url=database_url, broker_url=redis_url, connector=connector
+            work_dir,
+            database_url=database_url,
+            broker_url=redis_url,
+            connector=connector,
+            worker={"coalesce_seconds": 0},
         )
         config = load_config(config_path)
         config.data_dir.mkdir(parents=True, exist_ok=True)

@@ -3,12 +3,18 @@
 It needs no model and no network, so it works as a zero-cost default and as a fallback when
 the LLM is unavailable. Because it can only quote, it must be conservative: when the best
 passage does not clearly cover the question it says NOT_COVERED and lets a human take over.
+
+Its confidence is the weighted share of the question's words that the passage contains. A
+word weighs what it tells apart in this knowledge base: "refunds", found in one section, counts
+more than "account", found in a dozen. A word the docs never use weighs like the rarest ones,
+because nothing in the docs can answer it.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bridge.knowledge.text import terms, tokenize
@@ -17,6 +23,18 @@ from bridge.knowledge.types import Answer, AnswerKind, Hit, Passage
 # A question term found only in the body counts for less than one found in a heading: headings
 # state what a section is about, while body words are often incidental mentions.
 BODY_MATCH_WEIGHT = 0.75
+# Document frequencies are smoothed far more than BM25's 0.5. Whether a help center happens to
+# use a word in one section or in three says little about the word, and unsmoothed weights let
+# such chance dominate (a single "what happens to ..." heading made "happens" weigh like a
+# topic). Only frequencies well above this keep their full effect, as "account" or "notes" do.
+DF_SMOOTHING = 6.0
+# A question that names everything a section's heading says, about the section retrieval ranks
+# first, is asking about that section. One further word the section lacks is then mostly how
+# the question is put ("How do refunds work?", "What is the refund policy?"), so it counts
+# this much. Two or more such words are not discounted: together they usually add a subject
+# the section does not cover ("Are refunds paid back to a different card?"). A heading only
+# partly named ("phone" under "Lost your phone or authenticator app") earns nothing.
+LEFTOVER_WEIGHT = 0.5
 # A second passage is quoted only when it covers the question as well as the first and
 # retrieval ranks it nearly as high; otherwise it would dilute the answer.
 SECOND_SCORE_RATIO = 0.8
@@ -39,9 +57,11 @@ class _Unit:
 class _Scored:
     rank: int
     hit: Hit
-    coverage: float
+    coverage: float  # the confidence: weighted share of the question the passage covers
     matched: tuple[str, ...]
     doc_title_matches: int  # question terms named by the document's own title
+    leftover: str | None = None  # the one unmatched word discounted under a named heading
+    plain: float = 0.0  # the coverage without that discount, comparable between passages
 
 
 class ExtractiveAnswerer:
@@ -74,17 +94,23 @@ class ExtractiveAnswerer:
         if not hits:
             return Answer(kind=AnswerKind.NOT_COVERED, notes={"reason": "no hits"})
 
-        scored = [_score(rank, hit, question_terms) for rank, hit in enumerate(hits)]
+        weights = term_weights(question_terms, hits)
+        scored = [_score(rank, hit, question_terms, weights) for rank, hit in enumerate(hits)]
         # Coverage decides. On a tie the article whose title names the topic is the canonical
         # place for it; retrieval rank comes last because BM25 favours short passages that
         # merely repeat a query word.
         best = max(scored, key=lambda s: (s.coverage, s.doc_title_matches, -s.rank))
         confidence = round(best.coverage, 4)
+        # Enough to see why the confidence is what it is: which words were found, which were
+        # not, what each weighed, and whether an unmatched word was let off.
         notes = {
             "passage": best.hit.passage.id,
             "matched_terms": " ".join(best.matched),
             "missing_terms": " ".join(t for t in question_terms if t not in best.matched),
+            "term_weights": " ".join(f"{t}={weights[t]:.2f}" for t in question_terms),
         }
+        if best.leftover is not None:
+            notes["discounted_term"] = best.leftover
         if confidence < self.min_confidence:
             return Answer(kind=AnswerKind.NOT_COVERED, confidence=confidence, notes=notes)
 
@@ -112,8 +138,10 @@ class ExtractiveAnswerer:
         for candidate in sorted(scored, key=lambda s: s.rank):
             if candidate is best or candidate.hit.passage.id == best.hit.passage.id:
                 continue
+            # Only the top-ranked passage can have a word let off, so passages are compared on
+            # their coverage without it; the first already met the threshold.
             if (
-                candidate.coverage >= max(self.min_confidence, best.coverage)
+                candidate.plain >= best.plain
                 and candidate.doc_title_matches >= best.doc_title_matches
                 and candidate.hit.score >= SECOND_SCORE_RATIO * best.hit.score
             ):
@@ -149,7 +177,27 @@ class ExtractiveAnswerer:
         return passage.text[window[0].start : window[-1].end].strip(), len(window)
 
 
-def _score(rank: int, hit: Hit, question_terms: Sequence[str]) -> _Scored:
+def term_weights(question_terms: Sequence[str], hits: Sequence[Hit]) -> dict[str, float]:
+    """How much each question term counts, from the frequencies of the corpus the hits came from.
+
+    Hits without one corpus behind them all (passages built by hand) carry no statistics to
+    weigh words by, so every term counts the same.
+    """
+    corpus = hits[0].corpus if hits else None
+    if corpus is None or any(hit.corpus is not corpus for hit in hits):
+        return dict.fromkeys(question_terms, 1.0)
+    size = len(corpus)
+    return {term: _idf(corpus.document_frequency(term), size) for term in question_terms}
+
+
+def _idf(frequency: int, size: int) -> float:
+    """BM25's inverse document frequency with stronger smoothing (see DF_SMOOTHING)."""
+    return math.log(1.0 + (size - frequency + DF_SMOOTHING) / (frequency + DF_SMOOTHING))
+
+
+def _score(
+    rank: int, hit: Hit, question_terms: Sequence[str], weights: Mapping[str, float]
+) -> _Scored:
     """Weighted share of the question's terms that the passage contains.
 
     Unlike a BM25 score this lives in 0..1 and means the same for every query and corpus,
@@ -159,20 +207,31 @@ def _score(rank: int, hit: Hit, question_terms: Sequence[str]) -> _Scored:
     if not passage.text.strip():
         return _Scored(rank, hit, 0.0, (), 0)  # a heading alone gives nothing to quote
     doc_title_terms = terms(passage.title_path[0]) if passage.title_path else set()
+    heading_terms = terms(passage.title_path[-1]) if passage.title_path else set()
     title_terms = terms(" ".join(passage.title_path))
     body_terms = terms(passage.text)
+    found = 0.0
     total = 0.0
     matched: list[str] = []
+    missing: list[str] = []
     for term in question_terms:
+        weight = weights[term]
+        total += weight
         if term in title_terms:
-            total += 1.0
+            found += weight
         elif term in body_terms:
-            total += BODY_MATCH_WEIGHT
+            found += BODY_MATCH_WEIGHT * weight
         else:
+            missing.append(term)
             continue
         matched.append(term)
+    plain = found / total if total > 0 else 0.0
+    coverage, leftover = plain, None
+    if rank == 0 and len(missing) == 1 and heading_terms and heading_terms <= set(matched):
+        leftover = missing[0]
+        coverage = found / (total - (1.0 - LEFTOVER_WEIGHT) * weights[leftover])
     doc_title_matches = sum(1 for term in matched if term in doc_title_terms)
-    return _Scored(rank, hit, total / len(question_terms), tuple(matched), doc_title_matches)
+    return _Scored(rank, hit, coverage, tuple(matched), doc_title_matches, leftover, plain)
 
 
 def _units(text: str) -> list[_Unit]:

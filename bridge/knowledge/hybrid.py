@@ -167,7 +167,7 @@ class HybridIndex:
             candidates = candidates[top]
         # Ties are broken by corpus order, as in the BM25 index, so results are repeatable.
         ordered = sorted(candidates.tolist(), key=lambda i: (-fused[i], i))
-        return [Hit(passage=self.passages[i], score=float(fused[i])) for i in ordered]
+        return [Hit(self.passages[i], float(fused[i]), corpus=self._index) for i in ordered]
 
     def save(self, directory: Path) -> None:
         """Write the vectors under ``directory``, next to the BM25 files saved there."""

@@ -49,6 +49,7 @@ class KnowledgeIndex:
             self._by_id[passage.id] = passage
         self._retriever = retriever
         self._vocab: dict[str, int] = dict(retriever.vocab_dict) if retriever is not None else {}
+        self._frequencies = _document_frequencies(retriever)
 
     @classmethod
     def build(cls, passages: Iterable[Passage]) -> KnowledgeIndex:
@@ -71,6 +72,13 @@ class KnowledgeIndex:
 
     def get(self, passage_id: str) -> Passage | None:
         return self._by_id.get(passage_id)
+
+    def document_frequency(self, term: str) -> int:
+        """How many passages contain ``term`` (a term as ``tokenize`` makes it); 0 for none."""
+        column = self._vocab.get(term)
+        if column is None or column >= len(self._frequencies):
+            return 0
+        return int(self._frequencies[column])
 
     def scores(self, query: str) -> np.ndarray | None:
         """The BM25 score of every passage for ``query``, in passage order; None: no match.
@@ -102,7 +110,7 @@ class KnowledgeIndex:
             candidates = candidates[top]
         # Ties are broken by corpus order so equal scores always rank the same way.
         ordered = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
-        return [Hit(passage=self._passages[i], score=float(scores[i])) for i in ordered]
+        return [Hit(self._passages[i], float(scores[i]), corpus=self) for i in ordered]
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)
@@ -151,6 +159,17 @@ class KnowledgeIndex:
             logger.warning("index in %s does not match its passages; rebuilding", directory)
             return cls.build(passages)
         return cls(passages, retriever)
+
+
+def _document_frequencies(retriever: bm25s.BM25 | None) -> np.ndarray:
+    """The number of passages each vocabulary term occurs in, indexed by its column.
+
+    bm25s keeps one sparse column of scores per term and every occurrence scores above zero,
+    so a column's stored entries are exactly the passages that contain the term.
+    """
+    if retriever is None:
+        return np.zeros(0, dtype=np.int64)
+    return np.diff(np.asarray(retriever.scores["indptr"], dtype=np.int64))
 
 
 # --- published indexes ------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -21,10 +22,21 @@ class Passage:
         return " › ".join(self.title_path)
 
 
+class Corpus(Protocol):
+    """Word statistics of the passages a hit was retrieved from."""
+
+    def __len__(self) -> int: ...
+
+    def document_frequency(self, term: str) -> int: ...
+
+
 @dataclass(frozen=True)
 class Hit:
     passage: Passage
     score: float  # raw retrieval score, comparable only within one query
+    # Where the hit came from: an answerer weighs a question's words by this corpus's
+    # statistics. None for hits built by hand.
+    corpus: Corpus | None = field(default=None, compare=False, repr=False)
 
 
 class AnswerKind(StrEnum):
