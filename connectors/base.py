@@ -1,4 +1,5 @@
-"""The interface every helpdesk connector implements, and the errors it raises.
+"""The interface every helpdesk connector implements, the errors it raises, and the parts of
+it that read the same for every helpdesk (API access, webhook JSON, ids and group names).
 
 A connector knows one helpdesk: how its webhooks are signed and shaped, and how its REST API
 reads a conversation and writes replies, notes, groups and tags. It never decides anything.
@@ -11,14 +12,18 @@ import json
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from marshmallow import Schema
 
 from bridge.events import Event, Message
+
+if TYPE_CHECKING:
+    # Only for annotations: connectors.http imports this module for HelpdeskError.
+    from connectors.http import HttpClient
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +31,9 @@ log = logging.getLogger(__name__)
 #: and the database error would answer 503 and have the helpdesk send it again forever.
 MAX_DELIVERY_ID = 255
 MAX_TICKET_ID = 100
+#: How many known group names an "unknown group" error lists: enough to spot a typo, short
+#: enough to read in a log line.
+_SHOWN_GROUPS = 20
 
 
 class WebhookRejected(Exception):
@@ -175,9 +183,26 @@ class Connector(ABC):
     #: marshmallow schema for the connector-specific keys; ``load`` must return ``settings``
     settings_schema: ClassVar[type[Schema]]
 
+    # What the helpers below put in the messages an admin reads; a connector that uses a
+    # helper sets the attributes it reads.
+    #: the helpdesk's name, as in "unknown Zendesk group"
+    vendor: ClassVar[str]
+    #: what is missing and how to set it, after "has no <vendor> " (see ``http``)
+    missing_credentials: ClassVar[str]
+    #: what a ticket id should be, after "not " (see ``_ticket_ref``)
+    ticket_id_kind: ClassVar[str]
+    #: what the helpdesk calls the groups ``assign_group`` takes
+    group_noun: ClassVar[str] = "group"
+    #: how to fix a webhook body that is not JSON, where the admin wrote the body themselves
+    json_hint: ClassVar[str] = ""
+
     def __init__(self, name: str, settings: Any) -> None:
         self.name = name
         self.settings = settings
+        # Left None by a connector without API credentials, so ``http`` refuses every call.
+        self._http: HttpClient | None = None
+        # Group name -> numeric id as ``list_groups`` last saw them; None until first needed.
+        self._group_ids: dict[str, int] | None = None
 
     # -- inbound -------------------------------------------------------------------------
     @abstractmethod
@@ -261,6 +286,77 @@ class Connector(ABC):
     ) -> str | None:
         """Internal note, reassign to the group, tag, and raise the priority when given
         (low / normal / high / urgent); return the note's id. Resolve the group before any write."""
+
+    # -- shared by the connectors ----------------------------------------------------------
+    @property
+    def http(self) -> HttpClient:
+        """The client for the helpdesk's API; ``NotConfigured`` when there are no credentials."""
+        if not self.has_credentials or self._http is None:
+            raise NotConfigured(
+                f"connector {self.name!r} has no {self.vendor} {self.missing_credentials}"
+            )
+        return self._http
+
+    def _json_object(self, request: WebhookRequest) -> dict[str, Any]:
+        """The webhook body as a JSON object, or ``MalformedPayload`` saying why it is not."""
+        try:
+            data = json.loads(request.body)
+        except ValueError:
+            hint = f"; {self.json_hint}" if self.json_hint else ""
+            raise MalformedPayload(f"body is not valid JSON{hint}", field="body") from None
+        if not isinstance(data, dict):
+            raise MalformedPayload("body is not a JSON object", field="body")
+        return data
+
+    def _ticket_ref(self, ticket_id: str) -> str:
+        """The ticket id as it goes into an API path."""
+        # Anything but digits could point the call elsewhere (``../``, a query string).
+        text = str(ticket_id).strip()
+        if not (text.isascii() and text.isdigit()):
+            raise HelpdeskError(f"not {self.ticket_id_kind}: {text[:40]!r}")
+        return text
+
+    def _group_id(self, group: str) -> int:
+        """The id of a group given by id or by name, for helpdesks whose group ids are numbers.
+
+        Names are looked up in ``_group_ids``, which the connector's ``list_groups`` refills.
+        """
+        wanted = group.strip()
+        if wanted.isascii() and wanted.isdigit():
+            return int(wanted)
+        refreshed = self._group_ids is None
+        if self._group_ids is None:
+            self.list_groups()
+        found = self._match_group(wanted)
+        if found is None and not refreshed:
+            # The cached list may predate a group created since the worker started.
+            self.list_groups()
+            found = self._match_group(wanted)
+        if found is None:
+            raise self._unknown_group(wanted, self._group_ids or {})
+        return found
+
+    def _match_group(self, wanted: str) -> int | None:
+        groups = self._group_ids or {}
+        if wanted in groups:
+            return groups[wanted]
+        # Config files are typed by hand; accept a different case when it is unambiguous.
+        matches = [gid for name, gid in groups.items() if name.casefold() == wanted.casefold()]
+        return matches[0] if len(matches) == 1 else None
+
+    def _unknown_group(self, wanted: str, names: Iterable[str]) -> HelpdeskError:
+        """The error for a group that does not exist, naming the ones that do.
+
+        Not retryable: a name that is not in the helpdesk's list will not appear on its own.
+        """
+        known = sorted(names)
+        shown = ", ".join(repr(name) for name in known[:_SHOWN_GROUPS])
+        more = f" and {len(known) - _SHOWN_GROUPS} more" if len(known) > _SHOWN_GROUPS else ""
+        noun = self.group_noun
+        return HelpdeskError(
+            f"unknown {self.vendor} {noun} {wanted!r}; known {noun}s: {shown or 'none'}{more}",
+            retryable=False,
+        )
 
 
 # -- guards around verify and parse ------------------------------------------------------------

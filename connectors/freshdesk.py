@@ -50,8 +50,6 @@ from connectors.base import (
     Group,
     HelpArticle,
     HelpdeskError,
-    MalformedPayload,
-    NotConfigured,
     TicketSignal,
     WebhookRequest,
     WiringResult,
@@ -64,6 +62,7 @@ from connectors.payload import (
     StrippedString,
     Tags,
     Text,
+    digits_only,
     load_payload,
     parse_time,
     present,
@@ -317,10 +316,7 @@ class FreshdeskSettingsSchema(Schema):
 
 
 # -- webhook payload shape -----------------------------------------------------------------
-def _ticket_number(value: str) -> None:
-    present(value)
-    if not (value.isascii() and value.isdigit()):
-        raise ValidationError(f"not a ticket number: {value[:40]!r}")
+_ticket_number = digits_only("a ticket number")
 
 
 def _performer(value: str) -> None:
@@ -439,6 +435,14 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 class FreshdeskConnector(Connector):
     type_name = "freshdesk"
     settings_schema: ClassVar[type[Schema]] = FreshdeskSettingsSchema
+    vendor = "Freshdesk"
+    missing_credentials = "API key; set api_key (with bot_agent_id and bot_agent_name)"
+    ticket_id_kind = "a Freshdesk ticket id"
+    # Admins paste the body into each rule by hand, and an unquoted placeholder breaks it.
+    json_hint = (
+        "check the rule's Content box against the body `helpdesk-bridge connect` prints "
+        "(every placeholder in double quotes)"
+    )
 
     def __init__(
         self,
@@ -460,7 +464,6 @@ class FreshdeskConnector(Connector):
                 sleep=sleep,
             )
         self._http = http
-        self._group_ids: dict[str, int] | None = None
 
     # -- inbound -------------------------------------------------------------------------
     def verify(self, request: WebhookRequest, now: datetime) -> None:
@@ -508,16 +511,7 @@ class FreshdeskConnector(Connector):
         return {self.settings.webhook_secret_header: secret}
 
     def parse(self, request: WebhookRequest) -> Event:
-        try:
-            data = json.loads(request.body)
-        except ValueError:
-            raise MalformedPayload(
-                "body is not valid JSON; check the rule's Content box against the body "
-                "`helpdesk-bridge connect` prints (every placeholder in double quotes)",
-                field="body",
-            ) from None
-        if not isinstance(data, dict):
-            raise MalformedPayload("body is not a JSON object", field="body")
+        data = self._json_object(request)
         body = load_payload(AutomationBodySchema(), data)
 
         ticket_id: str = body["ticket_id"]
@@ -630,15 +624,6 @@ class FreshdeskConnector(Connector):
     @property
     def has_credentials(self) -> bool:
         return self.settings.has_credentials
-
-    @property
-    def http(self) -> HttpClient:
-        if not self.settings.has_credentials or self._http is None:
-            raise NotConfigured(
-                f"connector {self.name!r} has no Freshdesk API key; set api_key (with "
-                "bot_agent_id and bot_agent_name)"
-            )
-        return self._http
 
     def _pages(self, path: str, params: Mapping[str, Any] | None) -> Iterator[list[Any]]:
         """Follow ``Link: <…>; rel="next"`` until it is absent."""
@@ -977,45 +962,6 @@ class FreshdeskConnector(Connector):
         for line in automation_body(rule.performed_by).splitlines():
             yield f"      {line}"
         yield "  Save."
-
-    # -- helpers -------------------------------------------------------------------------
-    @staticmethod
-    def _ticket_ref(ticket_id: str) -> str:
-        # Ids go into URL paths; anything but digits could point the call elsewhere.
-        text = str(ticket_id).strip()
-        if not (text.isascii() and text.isdigit()):
-            raise HelpdeskError(f"not a Freshdesk ticket id: {text[:40]!r}")
-        return text
-
-    def _group_id(self, group: str) -> int:
-        wanted = group.strip()
-        if wanted.isascii() and wanted.isdigit():
-            return int(wanted)
-        refreshed = self._group_ids is None
-        if self._group_ids is None:
-            self.list_groups()
-        found = self._match_group(wanted)
-        if found is None and not refreshed:
-            # The cached list may predate a group created since the worker started.
-            self.list_groups()
-            found = self._match_group(wanted)
-        if found is None:
-            known = sorted(self._group_ids or {})
-            shown = ", ".join(repr(name) for name in known[:20])
-            more = f" and {len(known) - 20} more" if len(known) > 20 else ""
-            raise HelpdeskError(
-                f"unknown Freshdesk group {wanted!r}; known groups: {shown or 'none'}{more}",
-                retryable=False,
-            )
-        return found
-
-    def _match_group(self, wanted: str) -> int | None:
-        groups = self._group_ids or {}
-        if wanted in groups:
-            return groups[wanted]
-        # Config files are typed by hand; accept a different case when it is unambiguous.
-        matches = [gid for name, gid in groups.items() if name.casefold() == wanted.casefold()]
-        return matches[0] if len(matches) == 1 else None
 
 
 def _secret_matches(given: str, expected: str) -> bool:

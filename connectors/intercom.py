@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
-import json
 import logging
 import re
 import time
@@ -57,9 +56,9 @@ from connectors.payload import (
     LenientSchema,
     StrippedString,
     Text,
+    digits_only,
     load_payload,
     nested,
-    present,
 )
 
 log = logging.getLogger(__name__)
@@ -270,10 +269,7 @@ class _Attributes(fields.Field):
         return value if isinstance(value, dict) else {}
 
 
-def _conversation_number(value: str) -> None:
-    present(value)
-    if not (value.isascii() and value.isdigit()):
-        raise ValidationError(f"not a conversation id: {value[:40]!r}")
+_conversation_number = digits_only("a conversation id")
 
 
 class _AuthorSchema(LenientSchema):
@@ -456,6 +452,10 @@ def _plan_fields(*attribute_sets: Mapping[str, Any]) -> dict[str, Any]:
 class IntercomConnector(Connector):
     type_name = "intercom"
     settings_schema: ClassVar[type[Schema]] = IntercomSettingsSchema
+    vendor = "Intercom"
+    missing_credentials = "access token; set access_token and bot_admin_id"
+    ticket_id_kind = "an Intercom conversation id"
+    group_noun = "team"
 
     def __init__(
         self,
@@ -511,13 +511,7 @@ class IntercomConnector(Connector):
         return {SIGNATURE_HEADER: f"sha1={self._signature(body)}"}
 
     def parse(self, request: WebhookRequest) -> Event:
-        try:
-            data = json.loads(request.body)
-        except ValueError:
-            raise MalformedPayload("body is not valid JSON", field="body") from None
-        if not isinstance(data, dict):
-            raise MalformedPayload("body is not a JSON object", field="body")
-
+        data = self._json_object(request)
         envelope = load_payload(NotificationSchema(), data)
         topic: str = envelope["topic"]
         if topic == "ping":
@@ -734,22 +728,13 @@ class IntercomConnector(Connector):
         return self.settings.has_credentials
 
     @property
-    def http(self) -> HttpClient:
-        if not self.settings.has_credentials or self._http is None:
-            raise NotConfigured(
-                f"connector {self.name!r} has no Intercom access token; set access_token "
-                "and bot_admin_id"
-            )
-        return self._http
-
-    @property
     def _bot_admin_id(self) -> str:
         if not self.settings.bot_admin_id:
             raise NotConfigured(f"connector {self.name!r} has no bot_admin_id")
         return self.settings.bot_admin_id
 
     def fetch_conversation(self, ticket_id: str) -> list[Message]:
-        ref = _conversation_ref(ticket_id)
+        ref = self._ticket_ref(ticket_id)
         response = self.http.get(f"conversations/{ref}")
         try:
             item = load_payload(ConversationSchema(), response, prefix="conversation")
@@ -780,7 +765,7 @@ class IntercomConnector(Connector):
     def _reply(self, ticket_id: str, message_type: str, text: str) -> str | None:
         bot_id = self._bot_admin_id
         response = self.http.post(
-            f"conversations/{_conversation_ref(ticket_id)}/reply",
+            f"conversations/{self._ticket_ref(ticket_id)}/reply",
             json={
                 "message_type": message_type,
                 "type": "admin",
@@ -796,7 +781,7 @@ class IntercomConnector(Connector):
 
     def _assign(self, ticket_id: str, team: Group) -> None:
         self.http.post(
-            f"conversations/{_conversation_ref(ticket_id)}/parts",
+            f"conversations/{self._ticket_ref(ticket_id)}/parts",
             json={
                 "message_type": "assignment",
                 "type": "team",
@@ -816,7 +801,7 @@ class IntercomConnector(Connector):
         return [self._tag_id(tag) for tag in wanted]
 
     def _attach_tags(self, ticket_id: str, tag_ids: Sequence[str]) -> None:
-        ref = _conversation_ref(ticket_id)
+        ref = self._ticket_ref(ticket_id)
         # Intercom's endpoint takes one tag per call.
         for tag_id in dict.fromkeys(tag_ids):
             self.http.post(
@@ -858,7 +843,7 @@ class IntercomConnector(Connector):
             )
             return
         self.http.put(
-            f"conversations/{_conversation_ref(ticket_id)}",
+            f"conversations/{self._ticket_ref(ticket_id)}",
             json={"priority": priority, "admin_id": self._bot_admin_id},
         )
 
@@ -1014,13 +999,7 @@ class IntercomConnector(Connector):
             self.list_groups()
             found = _match_team(self._teams or [], wanted)
         if found is None:
-            names = sorted(team.name for team in self._teams or [])
-            shown = ", ".join(repr(name) for name in names[:20])
-            more = f" and {len(names) - 20} more" if len(names) > 20 else ""
-            raise HelpdeskError(
-                f"unknown Intercom team {wanted!r}; known teams: {shown or 'none'}{more}",
-                retryable=False,
-            )
+            raise self._unknown_group(wanted, (team.name for team in self._teams or []))
         return found
 
     def _tag_id(self, name: str) -> str:
@@ -1039,14 +1018,6 @@ class IntercomConnector(Connector):
                 raise HelpdeskError(f"POST /tags for {name!r} returned no tag id")
             self._tag_ids[key] = str(created["id"])
         return self._tag_ids[key]
-
-
-def _conversation_ref(ticket_id: str) -> str:
-    # Ids go into URL paths; anything but digits could point the call elsewhere.
-    text = str(ticket_id).strip()
-    if not (text.isascii() and text.isdigit()):
-        raise HelpdeskError(f"not an Intercom conversation id: {text[:40]!r}")
-    return text
 
 
 def _oldest_first(parts: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

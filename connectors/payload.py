@@ -8,6 +8,7 @@ reads when a delivery is refused, should be the same whichever helpdesk sent the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
@@ -53,6 +54,21 @@ def present(value: str) -> None:
     """Reject a blank value: a placeholder with nothing to render is as good as missing."""
     if not value:
         raise ValidationError(MISSING)
+
+
+def digits_only(kind: str) -> Callable[[str], None]:
+    """A validator for a required id the helpdesk numbers, such as a ticket's.
+
+    ``kind`` names the id in the error (``"a ticket number"``); the value is quoted back, since
+    it is most often a placeholder the helpdesk did not render.
+    """
+
+    def check(value: str) -> None:
+        present(value)
+        if not (value.isascii() and value.isdigit()):
+            raise ValidationError(f"not {kind}: {value[:40]!r}")
+
+    return check
 
 
 class Text(fields.Field):

@@ -44,7 +44,6 @@ from connectors.base import (
     HelpArticle,
     HelpdeskError,
     MalformedPayload,
-    NotConfigured,
     TicketSignal,
     WebhookRequest,
     WiringResult,
@@ -58,10 +57,10 @@ from connectors.payload import (
     StrippedString,
     Tags,
     Text,
+    digits_only,
     load_payload,
     nested,
     parse_time,
-    present,
 )
 
 SIGNATURE_HEADER: Final = "X-Zendesk-Webhook-Signature"
@@ -247,10 +246,7 @@ class ZendeskSettingsSchema(Schema):
 
 
 # -- webhook payload shapes ----------------------------------------------------------------
-def _ticket_number(value: str) -> None:
-    present(value)
-    if not (value.isascii() and value.isdigit()):
-        raise ValidationError(f"not a ticket number: {value[:40]!r}")
+_ticket_number = digits_only("a ticket number")
 
 
 class TriggerBodySchema(LenientSchema):
@@ -428,6 +424,12 @@ class ClientCredentialsToken:
 class ZendeskConnector(Connector):
     type_name = "zendesk"
     settings_schema: ClassVar[type[Schema]] = ZendeskSettingsSchema
+    vendor = "Zendesk"
+    missing_credentials = (
+        "API credentials; set oauth_client_id + oauth_client_secret, oauth_token, or "
+        "email + api_token"
+    )
+    ticket_id_kind = "a Zendesk ticket id"
 
     def __init__(
         self,
@@ -444,7 +446,6 @@ class ZendeskConnector(Connector):
         if http is None and settings.has_credentials:
             http = self._make_http(settings, sleep, clock)
         self._http = http
-        self._group_ids: dict[str, int] | None = None
 
     def _make_http(
         self,
@@ -518,13 +519,7 @@ class ZendeskConnector(Connector):
         return {SIGNATURE_HEADER: self._signature(timestamp, body), TIMESTAMP_HEADER: timestamp}
 
     def parse(self, request: WebhookRequest) -> Event:
-        try:
-            data = json.loads(request.body)
-        except ValueError:
-            raise MalformedPayload("body is not valid JSON", field="body") from None
-        if not isinstance(data, dict):
-            raise MalformedPayload("body is not valid JSON", field="body")
-
+        data = self._json_object(request)
         event_type = data.get("type")
         if isinstance(event_type, str) and event_type.startswith(_EVENT_PREFIX):
             if event_type == _COMMENT_ADDED:
@@ -745,15 +740,6 @@ class ZendeskConnector(Connector):
     @property
     def has_credentials(self) -> bool:
         return self.settings.has_credentials
-
-    @property
-    def http(self) -> HttpClient:
-        if not self.settings.has_credentials or self._http is None:
-            raise NotConfigured(
-                f"connector {self.name!r} has no Zendesk API credentials; set "
-                "oauth_client_id + oauth_client_secret, oauth_token, or email + api_token"
-            )
-        return self._http
 
     def _pages(
         self, path: str, params: dict[str, Any], max_pages: int = _MAX_PAGES
@@ -1105,14 +1091,6 @@ class ZendeskConnector(Connector):
             )
 
     # -- helpers -------------------------------------------------------------------------
-    @staticmethod
-    def _ticket_ref(ticket_id: str) -> str:
-        # Ids go into URL paths; anything but digits could point the call elsewhere.
-        text = str(ticket_id).strip()
-        if not (text.isascii() and text.isdigit()):
-            raise HelpdeskError(f"not a Zendesk ticket id: {text[:40]!r}")
-        return text
-
     def _update(self, ticket_id: str, ticket: dict[str, Any]) -> str | None:
         """PUT one ticket update; return the id of the comment it created, if any."""
         response = self.http.put(
@@ -1126,36 +1104,6 @@ class ZendeskConnector(Connector):
             if event.get("type") == "Comment" and event.get("id") is not None:
                 return str(event["id"])
         return None
-
-    def _group_id(self, group: str) -> int:
-        wanted = group.strip()
-        if wanted.isascii() and wanted.isdigit():
-            return int(wanted)
-        refreshed = self._group_ids is None
-        if self._group_ids is None:
-            self.list_groups()
-        found = self._match_group(wanted)
-        if found is None and not refreshed:
-            # The cached list may predate a group created since the worker started.
-            self.list_groups()
-            found = self._match_group(wanted)
-        if found is None:
-            known = sorted(self._group_ids or {})
-            shown = ", ".join(repr(name) for name in known[:20])
-            more = f" and {len(known) - 20} more" if len(known) > 20 else ""
-            raise HelpdeskError(
-                f"unknown Zendesk group {wanted!r}; known groups: {shown or 'none'}{more}",
-                retryable=False,
-            )
-        return found
-
-    def _match_group(self, wanted: str) -> int | None:
-        groups = self._group_ids or {}
-        if wanted in groups:
-            return groups[wanted]
-        # Config files are typed by hand; accept a different case when it is unambiguous.
-        matches = [gid for name, gid in groups.items() if name.casefold() == wanted.casefold()]
-        return matches[0] if len(matches) == 1 else None
 
 
 CONNECTOR = ZendeskConnector

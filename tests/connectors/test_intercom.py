@@ -539,12 +539,19 @@ def test_created_conversation_without_its_first_message_is_refused(
     assert caught.value.field == "data.item.source"
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]"])
-def test_body_that_is_not_a_json_object_is_refused(body: bytes) -> None:
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"not json", "body is not valid JSON"),
+        (b"[1, 2]", "body is not a JSON object"),
+    ],
+)
+def test_body_that_is_not_a_json_object_is_refused(body: bytes, message: str) -> None:
     with pytest.raises(MalformedPayload) as caught:
         receive(make_connector(), body)
 
     assert caught.value.field == "body"
+    assert caught.value.message == message
 
 
 def test_old_item_shape_is_logged_once(
