@@ -512,7 +512,7 @@ class FreshdeskConnector(Connector):
 
     def parse(self, request: WebhookRequest) -> Event:
         data = self._json_object(request)
-        body = load_payload(AutomationBodySchema(), data)
+        body = load_payload(AutomationBodySchema, data)
 
         ticket_id: str = body["ticket_id"]
         event_name, event_value = _triggered_event(body["event"])

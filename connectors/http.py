@@ -34,6 +34,8 @@ _THROTTLED = frozenset({429, 503})
 _RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _MAX_VENDOR_MESSAGE = 500
+#: The least time left to a write that may still be applied before the ticket is read again.
+MIN_SETTLE_SECONDS = 5.0
 
 # Rate-limit headers in every spelling the supported helpdesks use; the first present wins.
 # Zendesk sends x-rate-limit* and ratelimit-* (older responses: rate-limit-*), Intercom
@@ -188,6 +190,16 @@ class HttpClient:
         self._waited_out: RateLimit | None = None
 
     @property
+    def settle_seconds(self) -> float:
+        """How long to leave a write that may still be running at the helpdesk.
+
+        A write we gave up on after ``timeout`` seconds (or that failed with a 5xx from a
+        gateway) may still be applied behind it. The caller re-reads the ticket before trying
+        again; reading it at once could miss the comment about to appear and post it twice.
+        """
+        return max(MIN_SETTLE_SECONDS, 2 * self.timeout)
+
+    @property
     def rate_limit(self) -> RateLimit | None:
         """The budget the last response reported (None until one carried the headers)."""
         return self._rate_limit
@@ -328,6 +340,7 @@ class HttpClient:
                     status=status,
                     vendor_message=vendor,
                     retryable=True,
+                    retry_after=max(retry_after or 0.0, self.settle_seconds),
                     method=method,
                     url=url,
                 )
@@ -434,6 +447,7 @@ class HttpClient:
                 "not repeated here; the caller re-reads the ticket before trying again",
                 vendor_message=str(exc),
                 retryable=True,
+                retry_after=self.settle_seconds,
                 method=method,
                 url=url,
             ) from exc

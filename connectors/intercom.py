@@ -512,7 +512,7 @@ class IntercomConnector(Connector):
 
     def parse(self, request: WebhookRequest) -> Event:
         data = self._json_object(request)
-        envelope = load_payload(NotificationSchema(), data)
+        envelope = load_payload(NotificationSchema, data)
         topic: str = envelope["topic"]
         if topic == "ping":
             return Event(
@@ -539,7 +539,7 @@ class IntercomConnector(Connector):
                 raw=data,
             )
 
-        item = load_payload(ConversationSchema(), envelope["data"]["item"], prefix="data.item")
+        item = load_payload(ConversationSchema, envelope["data"]["item"], prefix="data.item")
         self._note_version(item)
         message, kind = self._webhook_message(topic, item)
         return Event(
@@ -737,7 +737,7 @@ class IntercomConnector(Connector):
         ref = self._ticket_ref(ticket_id)
         response = self.http.get(f"conversations/{ref}")
         try:
-            item = load_payload(ConversationSchema(), response, prefix="conversation")
+            item = load_payload(ConversationSchema, response, prefix="conversation")
         except MalformedPayload as exc:
             # A worker-side failure, not a refused webhook: report it as the API call's.
             raise HelpdeskError(

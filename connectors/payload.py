@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Final, Literal
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
@@ -208,17 +209,24 @@ def first_error(messages: Any, prefix: str = "") -> tuple[str, str]:
     return prefix or "body", str(messages)
 
 
-def load_payload(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
-    """``schema.load(data)``, with a refusal reported as ``MalformedPayload`` on one field.
+def load_payload(schema: type[Schema], data: Any, prefix: str = "") -> dict[str, Any]:
+    """Load ``data`` with ``schema``, a refusal reported as ``MalformedPayload`` on one field.
 
     ``prefix`` is where ``data`` sits in the whole body, so the field is named by its path
     from the top of what the helpdesk sent.
     """
     try:
-        return schema.load(data)
+        return _instance(schema).load(data)
     except ValidationError as exc:
         path, message = first_error(exc.messages, prefix)
         raise MalformedPayload(f"{path}: {message}", field=path) from exc
+
+
+@cache
+def _instance(schema: type[Schema]) -> Schema:
+    # Building a schema deep-copies every declared field: a third of a webhook's parsing time
+    # when done per request. A schema holds no state between loads, so one instance serves all.
+    return schema()
 
 
 def parse_time(value: Any) -> datetime | None:

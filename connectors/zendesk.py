@@ -579,7 +579,7 @@ class ZendeskConnector(Connector):
         return None
 
     def _parse_trigger_body(self, data: dict[str, Any]) -> Event:
-        body = load_payload(TriggerBodySchema(), data)
+        body = load_payload(TriggerBodySchema, data)
         ticket_id, comment_id = body["ticket_id"], body["comment_id"]
         tags: tuple[str, ...] = body["tags"]
         message = Message(
@@ -637,7 +637,7 @@ class ZendeskConnector(Connector):
         return Role.AGENT
 
     def _parse_comment_added(self, data: dict[str, Any]) -> Event:
-        envelope = load_payload(CommentAddedSchema(), data)
+        envelope = load_payload(CommentAddedSchema, data)
         detail = envelope["detail"]
         comment = envelope["event"]["comment"]
         author = comment["author"]
@@ -676,7 +676,7 @@ class ZendeskConnector(Connector):
         )
 
     def _parse_message_added(self, data: dict[str, Any]) -> Event:
-        envelope = load_payload(MessageAddedSchema(), data)
+        envelope = load_payload(MessageAddedSchema, data)
         detail = envelope["detail"]
         actor = envelope["event"]["actor"]
         chat_message = envelope["event"]["message"]
@@ -714,7 +714,7 @@ class ZendeskConnector(Connector):
         return Role.AGENT
 
     def _parse_ticket_event(self, data: dict[str, Any]) -> Event:
-        envelope = load_payload(_EnvelopeSchema(), data)
+        envelope = load_payload(_EnvelopeSchema, data)
         detail = envelope["detail"]
         return Event(
             connector=self.name,

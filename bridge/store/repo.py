@@ -42,6 +42,12 @@ def record_delivery(session: Session, connector: str, event: dict[str, Any]) -> 
     return delivery
 
 
+# Built once: an INSERT constructed per call (and through the ORM entity) costs twice the CPU
+# of executing this one with new parameters.
+_DELIVERIES = Delivery.__table__
+_INSERT_DELIVERY = insert(_DELIVERIES).returning(_DELIVERIES.c.id)
+
+
 def insert_queued_delivery(engine: Engine, connector: str, event: dict[str, Any]) -> int:
     """Record a delivery about to be enqueued, in one statement; return its primary key.
 
@@ -49,23 +55,18 @@ def insert_queued_delivery(engine: Engine, connector: str, event: dict[str, Any]
     rather than marked so in a second transaction after the enqueue. Should the enqueue never
     happen (the process died in between), the stale sweep finds the row untouched.
     """
-    now = datetime.now(UTC)
-    statement = (
-        insert(Delivery)
-        .values(
-            connector=connector,
-            delivery_id=event["delivery_id"],
-            ticket_id=event["ticket_id"],
-            event=event,
-            status="queued",
-            attempts=0,
-            received_at=now,
-        )
-        .returning(Delivery.id)
-    )
+    row = {
+        "connector": connector,
+        "delivery_id": event["delivery_id"],
+        "ticket_id": event["ticket_id"],
+        "event": event,
+        "status": "queued",
+        "attempts": 0,
+        "received_at": datetime.now(UTC),
+    }
     try:
         with engine.begin() as connection:
-            return connection.execute(statement).scalar_one()
+            return connection.execute(_INSERT_DELIVERY, row).scalar_one()
     except IntegrityError:
         raise DuplicateDelivery(event["delivery_id"]) from None
 

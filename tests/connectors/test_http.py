@@ -14,7 +14,13 @@ import responses
 
 import bridge
 from connectors.base import HelpdeskError
-from connectors.http import HttpClient, parse_rate_limit, parse_retry_after, vendor_message
+from connectors.http import (
+    MIN_SETTLE_SECONDS,
+    HttpClient,
+    parse_rate_limit,
+    parse_retry_after,
+    vendor_message,
+)
 
 BASE = "https://acme.zendesk.com/api/v2/"
 URL = BASE + "tickets/1.json"
@@ -224,6 +230,8 @@ def test_non_idempotent_write_is_not_repeated_after_an_ambiguous_failure(
 
     assert caught.value.retryable is True  # by the task, which re-reads the ticket first
     assert caught.value.status == 502
+    # Not at once: the write may still be landing, and an early re-read would miss it.
+    assert caught.value.retry_after == max(MIN_SETTLE_SECONDS, 2 * make_client(sleeps).timeout)
     assert len(responses.calls) == 1
 
 
@@ -231,9 +239,12 @@ def test_non_idempotent_write_is_not_repeated_after_an_ambiguous_failure(
 def test_non_idempotent_write_is_not_repeated_after_a_read_timeout(sleeps: list[float]) -> None:
     responses.add(responses.PUT, URL, body=requests.exceptions.ReadTimeout("read timed out"))
 
-    with pytest.raises(HelpdeskError, match="may or may not have been applied"):
-        make_client(sleeps).put("tickets/1.json", json={"ticket": {}}, idempotent=False)
+    client = make_client(sleeps)
+    client.timeout = 12.0
+    with pytest.raises(HelpdeskError, match="may or may not have been applied") as caught:
+        client.put("tickets/1.json", json={"ticket": {}}, idempotent=False)
 
+    assert caught.value.retry_after == 24.0  # twice as long as the helpdesk already had
     assert len(responses.calls) == 1
 
 
