@@ -24,6 +24,7 @@ from marshmallow import (
     pre_load,
     validate,
     validates,
+    validates_schema,
 )
 
 from bridge.knowledge.answerer_settings import ANSWERERS
@@ -69,6 +70,9 @@ class AnswerPolicy:
     min_confidence: float
     top_k: int
     max_citations: int
+    # An answerer that finds no answer hands off as low_confidence from here up to
+    # min_confidence (the docs touch the question), as missing_knowledge below (they do not).
+    low_confidence_floor: float
 
 
 @dataclass(frozen=True)
@@ -185,13 +189,32 @@ class AssistantSchema(_Strict):
         return AssistantPolicy(**data)
 
 
+# Left out, the floor follows min_confidence: a team that raises the bar for answering also
+# asks more of a passage before calling it close.
+DEFAULT_FLOOR_SHARE = 0.5
+
+
 class AnswerSchema(_Strict):
     min_confidence = fields.Float(load_default=0.6, validate=validate.Range(0, 1))
     top_k = fields.Int(load_default=5, validate=validate.Range(1, 50))
     max_citations = fields.Int(load_default=2, validate=validate.Range(1, 10))
+    low_confidence_floor = fields.Float(
+        load_default=None, allow_none=True, validate=validate.Range(0, 1)
+    )
+
+    @validates_schema
+    def _floor_within_threshold(self, data: dict[str, Any], **_: Any) -> None:
+        floor, threshold = data.get("low_confidence_floor"), data.get("min_confidence", 0.6)
+        if floor is not None and floor > threshold:
+            # Above the threshold the band would be empty and the setting silently ignored.
+            raise ValidationError(
+                {"low_confidence_floor": [f"must not be greater than min_confidence ({threshold})"]}
+            )
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> AnswerPolicy:
+        if data["low_confidence_floor"] is None:
+            data["low_confidence_floor"] = round(data["min_confidence"] * DEFAULT_FLOOR_SHARE, 4)
         return AnswerPolicy(**data)
 
 

@@ -30,6 +30,7 @@ from bridge.decision import (
 from bridge.decision.model import Situation, TicketStatus, TicketView
 from bridge.events import Event, Message, Role
 from bridge.feedback.links import with_feedback_links
+from bridge.knowledge.followup import with_previous_question
 from bridge.runtime import Runtime
 from bridge.store import repo
 from bridge.store.models import Decision as DecisionRow
@@ -174,7 +175,9 @@ def _gather_burst(session: Session, runtime: Runtime, delivery: Delivery, event:
     )
     if wait > 0:
         raise RetryLater(wait, "waiting for the customer to finish writing", exact=True)
-    parts = tuple(e.message for e in (event, *later_events[:count]) if e.message is not None)
+    parts = tuple(
+        coalesce.in_order([e.message for e in (event, *later_events[:count]) if e.message])
+    )
     return Burst(
         replace(event, message=coalesce.joined_message(parts)),
         parts,
@@ -192,6 +195,7 @@ def _burst_of(session: Session, event: Event, row: DecisionRow) -> Burst:
             message = Event.from_json(delivery.event).message
             if message is not None:
                 parts.append(message)
+    parts = coalesce.in_order(parts)
     message = coalesce.joined_message(parts) if parts else None
     return Burst(replace(event, message=message), tuple(parts), joined)
 
@@ -295,17 +299,11 @@ def _with_ai_summary(
     return replace(decision, brief="\n".join(lines))
 
 
-# A follow-up this short ("and on mobile?", "where is that?") leans on the question before it.
-_FOLLOW_UP_WORDS = 6
-
-
 def retrieval_query(message: Message, conversation: Sequence[Message]) -> str:
     """What to search the docs for: the message, plus the customer's previous question when the
     message is a short follow-up that cannot be understood alone."""
-    if len(message.text.split()) > _FOLLOW_UP_WORDS:
-        return message.text
-    earlier = [m for m in conversation if m.role is Role.CUSTOMER and m.id != message.id]
-    return f"{earlier[-1].text} {message.text}" if earlier else message.text
+    earlier = [m.text for m in conversation if m.role is Role.CUSTOMER and m.id != message.id]
+    return with_previous_question(message.text, earlier)
 
 
 def write_back(

@@ -61,6 +61,14 @@ def wait_seconds(
     return max(0.0, remaining)
 
 
+def in_order(parts: Sequence[Message]) -> list[Message]:
+    """The parts as the customer wrote them: by their helpdesk timestamps when every part has
+    one (webhooks may arrive out of order), else in the order they arrived."""
+    if all(part.created_at is not None for part in parts):
+        return sorted(parts, key=lambda part: part.created_at)  # type: ignore[arg-type, return-value]
+    return list(parts)
+
+
 def joined_message(parts: Sequence[Message]) -> Message:
     """One message carrying every part's text, in order, under the newest part's id.
 

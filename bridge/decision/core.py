@@ -164,7 +164,11 @@ def settle(
         }
         known = reason in policy.triggers and policy.triggers[reason].rollout != "off"
         return escalate(reason if known else "model_triage", "answer.model_triage")
-    if not hits or answer.kind is AnswerKind.NOT_COVERED:
+    if not hits:
+        return escalate("missing_knowledge", "answer.not_covered")
+    if answer.kind is AnswerKind.NOT_COVERED:
+        if _partly_covered(answer, policy):
+            return escalate("low_confidence", "answer.partial_coverage")
         return escalate("missing_knowledge", "answer.not_covered")
     if answer.kind is AnswerKind.CLARIFY:
         if situation.ticket.clarifications >= MAX_CLARIFICATIONS:
@@ -204,6 +208,20 @@ def settle(
         evidence=evidence,
         confidence=answer.confidence,
     )
+
+
+def _partly_covered(answer: Answer, policy: Policy) -> bool:
+    """Whether a NOT_COVERED answer still found docs close to the question.
+
+    Teams act on the two handoffs differently: missing_knowledge asks for a new article,
+    low_confidence for a look at the articles that came close. Every answerer reports how much
+    of the question the passages answer on the same 0..1 scale, so one band serves them all.
+    A confidence at or above min_confidence contradicts NOT_COVERED (a model that is sure the
+    docs lack the answer may report how sure it is), so the answerer's verdict stands there.
+    """
+    confidence = answer.confidence
+    floor = policy.answer.low_confidence_floor
+    return confidence > 0.0 and floor <= confidence < policy.answer.min_confidence
 
 
 def answerer_failed(situation: Situation, policy: Policy, error: str) -> Decision:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from bridge.knowledge.followup import with_previous_question
 from bridge.knowledge.text import terms, tokenize
 from bridge.knowledge.types import Answer, AnswerKind, Hit, Passage
 
@@ -62,6 +63,7 @@ class _Scored:
     doc_title_matches: int  # question terms named by the document's own title
     leftover: str | None = None  # the one unmatched word discounted under a named heading
     plain: float = 0.0  # the coverage without that discount, comparable between passages
+    context: float = 0.0  # a short follow-up's coverage read with the previous question
 
 
 class ExtractiveAnswerer:
@@ -84,10 +86,9 @@ class ExtractiveAnswerer:
         hits: Sequence[Hit],
         product_context: str = "",
     ) -> Answer:
-        # conversation and product_context are accepted for interface parity with the LLM
-        # answerer; quoting can only respond to what the latest message asks, and retrieval
-        # upstream has already had the chance to use the earlier turns.
-        del conversation, product_context
+        # product_context is accepted for interface parity with the LLM answerers: quoting
+        # cannot use a description of the product.
+        del product_context
         question_terms = list(dict.fromkeys(tokenize(question)))
         if not question_terms:
             return Answer(kind=AnswerKind.NOT_COVERED, notes={"reason": "no content terms"})
@@ -96,10 +97,16 @@ class ExtractiveAnswerer:
 
         weights = term_weights(question_terms, hits)
         scored = [_score(rank, hit, question_terms, weights) for rank, hit in enumerate(hits)]
-        # Coverage decides. On a tie the article whose title names the topic is the canonical
-        # place for it; retrieval rank comes last because BM25 favours short passages that
-        # merely repeat a query word.
-        best = max(scored, key=lambda s: (s.coverage, s.doc_title_matches, -s.rank))
+        previous = _previous_question(question, conversation)
+        in_context = with_previous_question(question, [previous] if previous else [])
+        if in_context != question:
+            scored = _with_context(scored, in_context, hits)
+        # Coverage decides. On a tie, a short follow-up is about the section that also answers
+        # the question it follows ("And Team?" after a pricing question is not about 2FA for
+        # teams); then the article whose title names the topic is the canonical place for it;
+        # retrieval rank comes last because BM25 favours short passages that merely repeat a
+        # query word.
+        best = max(scored, key=lambda s: (s.coverage, s.context, s.doc_title_matches, -s.rank))
         confidence = round(best.coverage, 4)
         # Enough to see why the confidence is what it is: which words were found, which were
         # not, what each weighed, and whether an unmatched word was let off.
@@ -111,6 +118,8 @@ class ExtractiveAnswerer:
         }
         if best.leftover is not None:
             notes["discounted_term"] = best.leftover
+        if in_context != question and previous is not None:
+            notes["follow_up_of"] = previous
         if confidence < self.min_confidence:
             return Answer(kind=AnswerKind.NOT_COVERED, confidence=confidence, notes=notes)
 
@@ -142,6 +151,7 @@ class ExtractiveAnswerer:
             # their coverage without it; the first already met the threshold.
             if (
                 candidate.plain >= best.plain
+                and candidate.context >= best.context
                 and candidate.doc_title_matches >= best.doc_title_matches
                 and candidate.hit.score >= SECOND_SCORE_RATIO * best.hit.score
             ):
@@ -175,6 +185,38 @@ class ExtractiveAnswerer:
             while len(window) > 1 and not wanted & window[0].terms:
                 window = window[1:]
         return passage.text[window[0].start : window[-1].end].strip(), len(window)
+
+
+def _with_context(scored: Sequence[_Scored], in_context: str, hits: Sequence[Hit]) -> list[_Scored]:
+    """The passages scored again on a short follow-up read with the question before it.
+
+    This only ranks passages that cover the follow-up equally well; it never becomes the
+    confidence. Counted in the confidence, the earlier question's words would outweigh what
+    the follow-up adds: "Can I export to Word?" after "How do I export all my notes?" would
+    clear the threshold on the export steps, which say nothing about Word, and "I forgot my
+    password." after "I can't log in." would fall below it for want of "log".
+    """
+    context_terms = list(dict.fromkeys(tokenize(in_context)))
+    weights = term_weights(context_terms, hits)
+    return [
+        replace(s, context=_score(s.rank, s.hit, context_terms, weights).coverage) for s in scored
+    ]
+
+
+def _previous_question(question: str, conversation: Sequence[str]) -> str | None:
+    """The customer's message before ``question``, as far as the conversation's texts tell.
+
+    The texts carry no authors, but a ticket the bot answers alternates: every customer message
+    it decides on gets one response (a reply, a clarifying question or a handoff), so the
+    customer's previous message sits two places before the latest. The latest is normally the
+    conversation's last text; a conversation that leaves it out ends with the bot's response.
+    """
+    texts = list(conversation)
+    latest = next(
+        (i for i in range(len(texts) - 1, -1, -1) if texts[i].strip() == question.strip()),
+        len(texts),
+    )
+    return texts[latest - 2] if latest >= 2 else None
 
 
 def term_weights(question_terms: Sequence[str], hits: Sequence[Hit]) -> dict[str, float]:

@@ -61,3 +61,15 @@ def test_the_joined_message_keeps_every_part_in_order_under_the_newest_id() -> N
     joined = coalesce.joined_message(parts)  # type: ignore[arg-type]
     assert (joined.id, joined.role, joined.text) == ("3", Role.CUSTOMER, "hi\n\nmy export\n\nfails")
     assert coalesce.joined_message(parts[:1]) is parts[0]  # type: ignore[arg-type]
+
+
+def test_parts_are_put_in_the_order_the_customer_wrote_them() -> None:
+    def at(text: str, minute: int | None) -> Message:
+        when = None if minute is None else T0 + timedelta(minutes=minute)
+        return Message(text, Role.CUSTOMER, text, created_at=when)
+
+    arrived = [at("second", 2), at("first", 1), at("third", 3)]
+    assert [m.text for m in coalesce.in_order(arrived)] == ["first", "second", "third"]
+    # Without a timestamp on every part, the order of arrival is all there is.
+    arrived[0] = at("second", None)
+    assert [m.text for m in coalesce.in_order(arrived)] == ["second", "first", "third"]
