@@ -12,7 +12,7 @@ from functools import lru_cache
 
 # Bumped whenever tokenisation changes, so a saved index built with older rules is rebuilt
 # instead of silently missing terms.
-TOKENIZER_VERSION = 1
+TOKENIZER_VERSION = 2
 
 _WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
@@ -45,6 +45,19 @@ whats hows ur u us get got much many way possible anything something
 
 STOP_WORDS: frozenset[str] = frozenset((_ENGLISH + _CHAT).split())
 
+# Irregular forms the suffix rules cannot reach: a help center says "Lost your phone?" where
+# the customer asks "what if I lose my phone", and "Paid invoices" where they ask how to pay.
+# Verbs that come up in support questions; each form maps to the base the rules then stem.
+_IRREGULAR_FORMS = """
+lost:lose forgot:forget forgotten:forget paid:pay sent:send bought:buy broke:break
+broken:break found:find made:make took:take taken:take wrote:write written:write began:begin
+begun:begin chose:choose chosen:choose gave:give given:give spent:spend built:build kept:keep
+felt:feel meant:mean held:hold brought:bring thought:think sold:sell stole:steal stolen:steal
+hid:hide hidden:hide ran:run saw:see seen:see went:go gone:go understood:understand
+withdrew:withdraw withdrawn:withdraw froze:freeze frozen:freeze
+"""
+_IRREGULAR: dict[str, str] = dict(pair.split(":") for pair in _IRREGULAR_FORMS.split())
+
 
 def normalize(text: str) -> str:
     """Fold compatibility forms and curly apostrophes so equal words compare equal."""
@@ -66,6 +79,7 @@ def stem(word: str) -> str:
     if word.endswith("'s"):
         word = word[:-2]
     word = word.replace("'", "")
+    word = _IRREGULAR.get(word, word)
     if len(word) <= 3 or not word.isalpha():
         return word
 

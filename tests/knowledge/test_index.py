@@ -7,6 +7,7 @@ import pytest
 
 from bridge.knowledge.index import KnowledgeIndex
 from bridge.knowledge.loader import load_folder
+from bridge.knowledge.text import tokenize
 from bridge.knowledge.types import Passage
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "help-center"
@@ -107,6 +108,22 @@ def test_stemming_matches_inflections() -> None:
         ]
     )
     assert [hit.passage.id for hit in index.search("export a notebook")] == ["a.md#x"]
+
+
+def test_irregular_forms_meet_their_base_word() -> None:
+    index = KnowledgeIndex.build(
+        [
+            # Earlier in the corpus, so they would win a tie on "phone" or "invoice" alone.
+            passage("c.md#phone", "Add a phone number to your profile.", "Phone number"),
+            passage("d.md#invoice", "Design the invoice your customers get.", "Invoices"),
+            passage("a.md#lost", "Use a backup code to sign in.", "Lost your phone"),
+            passage("b.md#paid", "Download a receipt from Billing.", "Paid invoices"),
+        ]
+    )
+    assert index.search("What if I lose my phone?")[0].passage.id == "a.md#lost"
+    assert index.search("I forgot how to pay an invoice")[0].passage.id == "b.md#paid"
+    # A word that only looks like an irregular form keeps its own meaning.
+    assert tokenize("left sidebar") == ["left", "sidebar"]
 
 
 def test_duplicate_ids_are_rejected() -> None:
