@@ -55,8 +55,8 @@ def format_handoff(
     hours = _hours_in(policy, text_language, translated)
     phrases = phrases_for(text_language, handoff.phrases.get(text_language))
     when = reply_expectation(hours, now, phrases)
-    text = text.replace("{group}", group or "our support team").replace("{when}", when)
-    return f"{' '.join(text.split())}\n\n— {policy.assistant.label} (automated)"
+    text = text.replace("{group}", group or phrases.support_team).replace("{when}", when)
+    return f"{' '.join(text.split())}\n\n— {policy.assistant.label} ({phrases.automated})"
 
 
 def _signature(policy: Policy, what: str) -> str:

@@ -33,6 +33,9 @@ class Phrases:
     weekdays: tuple[str, ...]  # Monday first
     months: tuple[str, ...]  # January first
     decimal_mark: str = "."
+    # Who takes over when no group is named, and the word that marks a message as the bot's.
+    support_team: str = "our support team"
+    automated: str = "automated"
     # French and Portuguese use the singular below two ("1,5 heure"), the others only for one.
     singular_below_two: bool = False
 
@@ -48,6 +51,8 @@ PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
     "date": ("weekday", "day", "month", "time", "zone"),
     "weekdays": (),
     "months": (),
+    "support_team": (),
+    "automated": (),
 }
 _PLURALS = ("within_minutes", "within_hours", "within_days")
 _NAMES = {
@@ -104,6 +109,8 @@ BUILT_IN: Mapping[str, Phrases] = {
             "November",
             "Dezember",
         ),
+        support_team="unser Support-Team",
+        automated="automatisch",
         decimal_mark=",",
     ),
     "fr": Phrases(
@@ -129,6 +136,8 @@ BUILT_IN: Mapping[str, Phrases] = {
             "novembre",
             "décembre",
         ),
+        support_team="notre équipe d'assistance",
+        automated="automatique",
         decimal_mark=",",
         singular_below_two=True,
     ),
@@ -155,6 +164,8 @@ BUILT_IN: Mapping[str, Phrases] = {
             "noviembre",
             "diciembre",
         ),
+        support_team="nuestro equipo de soporte",
+        automated="automático",
         decimal_mark=",",
     ),
     "pt": Phrases(
@@ -190,6 +201,8 @@ BUILT_IN: Mapping[str, Phrases] = {
             "novembro",
             "dezembro",
         ),
+        support_team="nossa equipe de suporte",
+        automated="automático",
         decimal_mark=",",
         singular_below_two=True,
     ),

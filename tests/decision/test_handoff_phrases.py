@@ -374,3 +374,34 @@ def test_next_open_without_a_zone_name_leaves_no_empty_brackets() -> None:
         next_open(BUILT_IN["fr"], opening.replace(tzinfo=unnamed), now.replace(tzinfo=unnamed))
         == "lundi à 09:00"
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "team", "signature"),
+    [
+        ("en", "Over to our support team.", "(automated)"),
+        ("de", "Ich übergebe an unser Support-Team.", "(automatisch)"),
+        ("fr", "Je transmets à notre équipe d'assistance.", "(automatique)"),
+        ("es", "Paso su consulta a nuestro equipo de soporte.", "(automático)"),
+        ("pt", "Estou passando para nossa equipe de suporte.", "(automático)"),
+    ],
+)
+def test_the_unnamed_team_and_the_signature_are_in_the_messages_language(
+    tmp_path: Path, language: str, team: str, signature: str
+) -> None:
+    text = format_handoff("refund", None, policy(tmp_path), now=OPEN, language=language)
+    first, _, last = text.partition("\n\n— ")
+    assert first.startswith(team)
+    assert last.endswith(signature)
+
+
+def test_the_unnamed_team_and_the_signature_can_be_overridden(tmp_path: Path) -> None:
+    translations = {
+        "de": {
+            "default": MESSAGES["de"],
+            "phrases": {"support_team": "das Notebird-Team", "automated": "KI"},
+        }
+    }
+    p = policy(tmp_path, {"translations": translations})
+    text = format_handoff("refund", None, p, now=OPEN, language="de")
+    assert text.startswith("Ich übergebe an das Notebird-Team.") and text.endswith("(KI)")
