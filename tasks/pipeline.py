@@ -446,10 +446,11 @@ def _record_decision(
     latency_ms: int,
 ) -> DecisionRow:
     event = burst.event
-    if burst.joined:
-        decision = replace(
-            decision, evidence={**decision.evidence, "coalesced": list(burst.joined)}
-        )
+    if burst.joined and event.message is not None:
+        # Review, learning and reports read the question from here: the first delivery's own
+        # message is only part of it.
+        joined = {"coalesced": list(burst.joined), "question": event.message.text}
+        decision = replace(decision, evidence={**decision.evidence, **joined})
     with runtime.store.session() as session:
         row = DecisionRow(
             delivery_pk=delivery_pk,

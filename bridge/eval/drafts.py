@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,9 @@ def draft_case(row: Decision, event: Event, types: Mapping[str, str]) -> dict[st
     message = event.message
     if message is None or message.role not in (Role.CUSTOMER, Role.AGENT):
         return None
+    joined = (row.evidence or {}).get("question")
+    if isinstance(joined, str):
+        message = replace(message, text=joined)  # a burst of messages decided as one
     customer = event.customer
     names = [n for n in (customer.name,) if n]
     turn_role = "customer" if message.role is Role.CUSTOMER else "agent"

@@ -236,10 +236,12 @@ def _handoff_message(session: Session, decision_id: int | None) -> Message | Non
         return None
     decision = session.get(Decision, decision_id)
     delivery = session.get(Delivery, decision.delivery_pk) if decision is not None else None
-    message = (delivery.event or {}).get("message") if delivery is not None else None
+    event = delivery.event if delivery is not None else None
+    message = (event or {}).get("message")
     if not message:
         return None
-    return Message(id=str(message.get("id") or ""), role=Role.CUSTOMER, text=message["text"])
+    text = repo.question_text(decision.evidence if decision is not None else None, event)
+    return Message(id=str(message.get("id") or ""), role=Role.CUSTOMER, text=text)
 
 
 def _attempt_failed(

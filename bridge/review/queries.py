@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from bridge.review.clusters import Cluster, cluster_questions
 from bridge.review.periods import Period
 from bridge.store.models import DeadLetter, Decision, Delivery, Review, TicketState
+from bridge.store.repo import question_text
 
 ACTING = ("reply", "clarify", "escalate")
 GAP_REASONS = ("missing_knowledge", "low_confidence")
@@ -456,6 +457,7 @@ def load_gap_questions(session: Session, period: Period, connector: str | None) 
                 Decision.ticket_id,
                 Decision.reason,
                 Decision.created_at,
+                Decision.evidence,
                 Delivery.event,
             ).join(Delivery, Delivery.id == Decision.delivery_pk),
             period,
@@ -464,10 +466,11 @@ def load_gap_questions(session: Session, period: Period, connector: str | None) 
         .where(Decision.reason.in_(GAP_REASONS))
         .order_by(Decision.created_at, Decision.id)
     ).all()
+    questions = [(r, question_text(r.evidence, r.event)) for r in rows]
     return [
-        Question(r.id, r.connector, r.ticket_id, r.reason, _text(r.event), as_utc(r.created_at))
-        for r in rows
-        if _text(r.event).strip()
+        Question(r.id, r.connector, r.ticket_id, r.reason, text, as_utc(r.created_at))
+        for r, text in questions
+        if text.strip()
     ]
 
 
@@ -634,7 +637,7 @@ def transcript(session: Session, connector: str, ticket_id: str) -> list[Transcr
 
 def question_of(session: Session, decision: Decision) -> str:
     event = session.scalar(select(Delivery.event).where(Delivery.id == decision.delivery_pk))
-    return _text(event)
+    return question_text(decision.evidence, event)
 
 
 def ticket_state_of(session: Session, connector: str, ticket_id: str) -> TicketState | None:
@@ -690,7 +693,7 @@ def replies_page(
     result.rows = [
         ReplyRow(
             d,
-            _text(events.get(d.delivery_pk)),
+            question_text(d.evidence, events.get(d.delivery_pk)),
             None if votes is None else votes.get(d.id, Votes()),
         )
         for d in result.rows

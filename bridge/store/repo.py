@@ -246,3 +246,16 @@ def later_pending_deliveries(
             .limit(limit)
         )
     )
+
+
+def question_text(evidence: dict[str, Any] | None, event: dict[str, Any] | None) -> str:
+    """The customer's words a decision was made on.
+
+    Several messages decided together (a burst) are recorded on the decision as one question;
+    any other decision was made on its delivery's message alone.
+    """
+    joined = (evidence or {}).get("question")
+    if isinstance(joined, str):
+        return joined
+    message = (event or {}).get("message") or {}
+    return str(message.get("text") or "")

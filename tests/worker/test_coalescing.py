@@ -10,6 +10,7 @@ import pytest
 import responses
 from sqlalchemy import select
 
+from bridge.review.queries import question_of
 from bridge.store import Decision, Delivery, Store
 from tasks import pipeline
 from tasks.pipeline import RetryLater
@@ -71,6 +72,9 @@ def test_a_burst_waits_for_the_window_then_gets_one_reply(world: World) -> None:
     assert "Export" in reply["ticket"]["comment"]["body"]
     rows = decisions_by_delivery(world)
     assert rows[pks[0]].evidence["coalesced"] == pks[1:]
+    # What review, learning and reports show as the question: every part, not just the first.
+    with world.runtime.store.session() as session:
+        assert question_of(session, rows[pks[0]]) == "\n\n".join(BURST)
     for pk in pks[1:]:
         assert (rows[pk].kind, rows[pk].reason, rows[pk].write_status) == (
             "ignore",
