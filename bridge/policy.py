@@ -410,7 +410,7 @@ class _Translations(fields.Field):
         self, value: Any, attr: str | None, data: Any, **kwargs: Any
     ) -> dict[str, dict[str, Any]]:
         # Imported here: the decision package imports this module while it loads.
-        from bridge.decision.phrases import check_overrides
+        from bridge.decision.phrases import LANGUAGES, check_overrides
 
         if not isinstance(value, dict):
             raise ValidationError("must be a mapping of language codes (de, fr, ...) to messages")
@@ -419,6 +419,14 @@ class _Translations(fields.Field):
         for lang, block in value.items():
             if not (isinstance(lang, str) and _LANGUAGE_CODE.match(lang)):
                 problems[str(lang)] = ["must be a two-letter lowercase language code, e.g. de"]
+                continue
+            if lang not in LANGUAGES:
+                # The customer's language is detected among these only: a message in any
+                # other would never be sent, and the team would not know why.
+                problems[lang] = [
+                    f"customers writing in {lang!r} are not recognised "
+                    f"(recognised: {', '.join(LANGUAGES)})"
+                ]
                 continue
             if not isinstance(block, dict):
                 problems[lang] = ["must be a mapping of message names to texts"]

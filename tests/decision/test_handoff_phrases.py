@@ -308,6 +308,7 @@ def test_bad_phrases_are_reported_with_their_key_path(tmp_path: Path) -> None:
             "language": "it",
             "translations": {
                 "DE": {"default": "x"},
+                "it": {"default": "Passo la richiesta al team."},
                 "fr": {"default": 3, "phrases": "sous"},
                 "de": {
                     "phrases": {
@@ -324,6 +325,8 @@ def test_bad_phrases_are_reported_with_their_key_path(tmp_path: Path) -> None:
     expected = [
         f"{prefix}.language: no built-in phrases for 'it' (built in: de, en, es, fr, pt)",
         f"{prefix}.translations.DE: must be a two-letter lowercase language code, e.g. de",
+        f"{prefix}.translations.it: customers writing in 'it' are not recognised "
+        "(recognised: de, en, es, fr, pt)",
         f"{prefix}.translations.fr.default: must be a string",
         f"{prefix}.translations.fr.phrases: must be a mapping of phrase names to texts",
         f"{prefix}.translations.de.phrases.weekday: unknown placeholder {{wochentag}} "
