@@ -95,7 +95,6 @@ def process_delivery(runtime: Runtime, delivery_pk: int, owner: str) -> Outcome 
         delivery = session.get(Delivery, delivery_pk)
         if delivery is None or delivery.status in ("done", "dead"):
             return None
-        delivery.touched_at = datetime.now(UTC)  # its task is alive: the stale sweep leaves it
         event = Event.from_json(delivery.event)
 
     connector = runtime.connector(event.connector)
@@ -104,27 +103,27 @@ def process_delivery(runtime: Runtime, delivery_pk: int, owner: str) -> Outcome 
     policy = runtime.connector_config(event.connector).policy
 
     lock_ttl = runtime.config.worker.lock_timeout_seconds
+    # Taking the lock and reading what the decision needs share one transaction: a wait
+    # (RetryLater) rolls the lock back with the rest, and a decision costs one commit less.
     with store.session() as session:
         if not repo.acquire_ticket_lock(session, event.connector, event.ticket_id, owner, lock_ttl):
             raise RetryLater(countdown=2, reason="another worker holds the ticket lock")
-    try:
-        with store.session() as session:
-            if repo.earlier_pending_deliveries(
-                session, delivery_pk, event.connector, event.ticket_id
-            ):
-                raise RetryLater(
-                    countdown=1, reason="an earlier event on this ticket is still pending"
-                )
-            delivery = session.get(Delivery, delivery_pk)
-            row = repo.decision_for(session, delivery_pk)
-            if row is None:
-                burst = _gather_burst(session, runtime, delivery, event)  # may wait
-            else:
-                burst = _burst_of(session, event, row)
-            delivery.attempts += 1
-            ticket = repo.view_of(repo.ticket_state(session, event.connector, event.ticket_id))
-            posted = repo.posted_message_ids(session, event.connector, event.ticket_id)
+        if repo.earlier_pending_deliveries(session, delivery_pk, event.connector, event.ticket_id):
+            raise RetryLater(countdown=1, reason="an earlier event on this ticket is still pending")
+        delivery = session.get(Delivery, delivery_pk)
+        row = repo.decision_for(session, delivery_pk)
+        if row is None:
+            burst = _gather_burst(session, runtime, delivery, event)  # may wait
+        else:
+            burst = _burst_of(session, event, row)
+        delivery.attempts += 1
+        delivery.touched_at = datetime.now(UTC)  # its task is alive: the sweep leaves it
+        ticket = repo.view_of(repo.ticket_state(session, event.connector, event.ticket_id))
+        posted = repo.posted_message_ids(session, event.connector, event.ticket_id)
 
+    # This run holds the ticket's lock from here until it is released, on every path.
+    released = False
+    try:
         if row is None:
             started = time.monotonic()
             decision = decide(runtime, connector, policy, burst, ticket, posted)
@@ -142,9 +141,12 @@ def process_delivery(runtime: Runtime, delivery_pk: int, owner: str) -> Outcome 
             delivery = session.get(Delivery, delivery_pk)
             delivery.status = "done"
             delivery.finished_at = datetime.now(UTC)
-    finally:
-        with store.session() as session:
             repo.release_ticket_lock(session, event.connector, event.ticket_id, owner)
+        released = True
+    finally:
+        if not released:
+            with store.session() as session:
+                repo.release_ticket_lock(session, event.connector, event.ticket_id, owner)
     log.info(
         "ticket %s/%s: %s (%s), %s",
         event.connector,
