@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -91,26 +91,23 @@ def process_delivery(runtime: Runtime, delivery_pk: int, owner: str) -> Outcome 
     an agent's comment is never decided before that comment.
     """
     store = runtime.store
+    lock_ttl = runtime.config.worker.lock_timeout_seconds
+    # Reading the delivery, taking the ticket's lock and reading what the decision needs share
+    # one transaction: a wait (RetryLater) rolls the lock back with the rest, and each commit
+    # saved is a round trip per message.
     with store.session() as session:
         delivery = session.get(Delivery, delivery_pk)
         if delivery is None or delivery.status in ("done", "dead"):
             return None
         event = Event.from_json(delivery.event)
-
-    connector = runtime.connector(event.connector)
-    if connector is None:
-        raise UnknownConnector(f"connector {event.connector!r} is not configured")
-    policy = runtime.connector_config(event.connector).policy
-
-    lock_ttl = runtime.config.worker.lock_timeout_seconds
-    # Taking the lock and reading what the decision needs share one transaction: a wait
-    # (RetryLater) rolls the lock back with the rest, and a decision costs one commit less.
-    with store.session() as session:
+        connector = runtime.connector(event.connector)
+        if connector is None:
+            raise UnknownConnector(f"connector {event.connector!r} is not configured")
+        policy = runtime.connector_config(event.connector).policy
         if not repo.acquire_ticket_lock(session, event.connector, event.ticket_id, owner, lock_ttl):
             raise RetryLater(countdown=2, reason="another worker holds the ticket lock")
         if repo.earlier_pending_deliveries(session, delivery_pk, event.connector, event.ticket_id):
             raise RetryLater(countdown=1, reason="an earlier event on this ticket is still pending")
-        delivery = session.get(Delivery, delivery_pk)
         row = repo.decision_for(session, delivery_pk)
         if row is None:
             burst = _gather_burst(session, runtime, delivery, event)  # may wait
@@ -133,15 +130,21 @@ def process_delivery(runtime: Runtime, delivery_pk: int, owner: str) -> Outcome 
         else:
             decision = _decision_from_row(row)
 
-        write_status = row.write_status
-        if write_status == "pending":
-            write_status = write_back(runtime, connector, policy, burst, decision, row.id)
-
-        with store.session() as session:
+        def close(session: Session) -> None:
+            """The delivery is done and the ticket free, with the last record of its writes."""
             delivery = session.get(Delivery, delivery_pk)
             delivery.status = "done"
             delivery.finished_at = datetime.now(UTC)
             repo.release_ticket_lock(session, event.connector, event.ticket_id, owner)
+
+        write_status = row.write_status
+        if write_status == "pending":
+            write_status = write_back(
+                runtime, connector, policy, burst, decision, row.id, close=close
+            )
+        else:
+            with store.session() as session:
+                close(session)
         released = True
     finally:
         if not released:
@@ -315,12 +318,18 @@ def write_back(
     burst: Burst,
     decision: Decision,
     decision_id: int,
+    *,
+    close: Callable[[Session], None] | None = None,
 ) -> str:
-    """Perform the decision's writes (the caller holds the ticket lock); return the status."""
+    """Perform the decision's writes (the caller holds the ticket lock); return the status.
+
+    ``close`` runs in the transaction that records the outcome, so the caller's own end of
+    the delivery costs no transaction of its own.
+    """
     event = burst.event
     store, ticket_id = runtime.store, event.ticket_id
     if policy.mode == "dry_run":
-        _finish(runtime, event, decision, decision_id, "recorded")
+        _finish(runtime, event, decision, decision_id, "recorded", close=close)
         return "recorded"
 
     latest: list[Message] = []
@@ -335,7 +344,9 @@ def write_back(
             since = datetime.fromisoformat(resumed_after)
             latest = [m for m in latest if m.created_at is None or m.created_at > since]
         if any(m.role is Role.AGENT for m in latest):
-            _finish(runtime, event, decision, decision_id, "skipped", human_active=True)
+            _finish(
+                runtime, event, decision, decision_id, "skipped", human_active=True, close=close
+            )
             return "skipped"
     since = _messages_after(latest, burst.newest)
     with store.session() as session:
@@ -349,7 +360,7 @@ def write_back(
             row.writes_done = [*done, step]
             repo.record_posted(session, event.connector, ticket_id, message_id, decision_id)
         done.append(step)
-    _finish(runtime, event, decision, decision_id, "written")
+    _finish(runtime, event, decision, decision_id, "written", close=close)
     return "written"
 
 
@@ -418,6 +429,7 @@ def _finish(
     write_status: str,
     *,
     human_active: bool = False,
+    close: Callable[[Session], None] | None = None,
 ) -> None:
     now = datetime.now(UTC)
     with runtime.store.session() as session:
@@ -427,8 +439,7 @@ def _finish(
         if human_active:
             state.status = TicketStatus.HUMAN_ACTIVE.value
             state.human_active_at = now
-            return
-        if decision.kind is DecisionKind.ESCALATE and decision.rollout != "draft":
+        elif decision.kind is DecisionKind.ESCALATE and decision.rollout != "draft":
             state.status = TicketStatus.ESCALATED.value
             state.escalation_reason = decision.reason
             state.escalated_at = now
@@ -437,6 +448,8 @@ def _finish(
             state.bot_turns += 1
         elif decision.kind is DecisionKind.REPLY:
             state.bot_turns += 1
+        if close is not None:
+            close(session)
 
 
 def _record_decision(
