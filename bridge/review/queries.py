@@ -25,7 +25,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -621,8 +621,10 @@ def transcript(session: Session, connector: str, ticket_id: str) -> list[Transcr
         .order_by(Delivery.received_at, Delivery.id)
     ).all()
     entries = []
+    position: dict[int, int] = {}
     for delivery, decision in rows:
         message = (delivery.event or {}).get("message") or {}
+        position[delivery.id] = len(entries)
         entries.append(
             TranscriptEntry(
                 at=as_utc(delivery.received_at),
@@ -632,6 +634,17 @@ def transcript(session: Session, connector: str, ticket_id: str) -> list[Transcr
                 decision=decision,
             )
         )
+    # A burst of messages was decided once, on the first delivery: show that decision after
+    # the burst's last message, and the "coalesced" record in the first one's place.
+    for delivery, decision in rows:
+        joined = (decision.evidence or {}).get("coalesced") if decision is not None else None
+        last = position.get(joined[-1]) if joined else None
+        if last is not None:
+            first = position[delivery.id]
+            entries[first], entries[last] = (
+                replace(entries[first], decision=entries[last].decision),
+                replace(entries[last], decision=entries[first].decision),
+            )
     return entries
 
 

@@ -10,7 +10,7 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from bridge.review.queries import question_of
+from bridge.review.queries import question_of, transcript
 from bridge.store import Decision, Delivery, Store
 from tasks import pipeline
 from tasks.pipeline import RetryLater
@@ -157,3 +157,23 @@ def test_a_crash_after_the_decision_writes_the_joined_reply_once(
     assert world.process(pks[0]).write_status == "written"
     assert len(put_bodies(responses.calls, TICKET)) == 1
     assert len(decisions_by_delivery(world)) == 3
+
+
+@responses.activate
+def test_the_review_transcript_shows_a_bursts_decision_after_its_last_message(
+    world: World,
+) -> None:
+    responses.get(COMMENTS, json=thread(BURST))
+    responses.put(TICKET, json=update_response(601))
+    pks = deliver_burst(world, BURST)
+    age(world, pks, WINDOW + 1)
+    world.process(pks[0])
+
+    with world.runtime.store.session() as session:
+        entries = transcript(session, "acme", "42")
+    assert [e.text for e in entries] == BURST
+    assert [(e.decision.kind, e.decision.reason) for e in entries] == [
+        ("ignore", "coalesced"),
+        ("ignore", "coalesced"),
+        ("reply", "answered"),
+    ]
