@@ -33,7 +33,6 @@ from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup
 from marshmallow import (
-    RAISE,
     Schema,
     ValidationError,
     fields,
@@ -57,6 +56,7 @@ from connectors.base import (
 from connectors.http import HttpClient
 from connectors.payload import (
     NOT_EMPTY,
+    ConnectorSettingsSchema,
     DigitsId,
     LenientSchema,
     StrippedString,
@@ -258,11 +258,8 @@ def _check_username(value: str) -> None:
         raise ValidationError("must not contain ':' (Basic auth splits on it)")
 
 
-class FreshdeskSettingsSchema(Schema):
+class FreshdeskSettingsSchema(ConnectorSettingsSchema):
     """The Freshdesk-specific keys of one ``connectors.<name>`` block."""
-
-    class Meta:
-        unknown = RAISE
 
     domain = _Domain(required=True)
     webhook_secret = StrippedString(required=True, validate=_check_secret)
@@ -279,11 +276,6 @@ class FreshdeskSettingsSchema(Schema):
     api_key = StrippedString(load_default=None, validate=NOT_EMPTY)
     bot_agent_id = DigitsId(kind="a Freshdesk agent id", load_default=None)
     bot_agent_name = StrippedString(load_default=None, validate=NOT_EMPTY)
-    base_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
-    timeout_seconds = fields.Float(
-        load_default=10.0, validate=validate.Range(min=0, min_inclusive=False)
-    )
-    max_retries = fields.Integer(load_default=3, validate=validate.Range(min=0, max=10))
 
     # Runs even when a field failed, so one load reports every problem at once; presence is
     # read from the original input so a malformed value is not also reported as missing.

@@ -25,12 +25,10 @@ from typing import Any, ClassVar, Final
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 from marshmallow import (
-    RAISE,
     Schema,
     ValidationError,
     fields,
     post_load,
-    validate,
     validates_schema,
 )
 
@@ -51,6 +49,7 @@ from connectors.http import HttpClient
 from connectors.payload import (
     MISSING,
     NOT_EMPTY,
+    ConnectorSettingsSchema,
     DigitsId,
     Flag,
     LenientSchema,
@@ -193,22 +192,14 @@ class _Region(fields.Field):
         return text
 
 
-class IntercomSettingsSchema(Schema):
+class IntercomSettingsSchema(ConnectorSettingsSchema):
     """The Intercom-specific keys of one ``connectors.<name>`` block."""
-
-    class Meta:
-        unknown = RAISE
 
     client_secret = StrippedString(required=True, validate=NOT_EMPTY)
     access_token = StrippedString(load_default=None, validate=NOT_EMPTY)
     bot_admin_id = DigitsId(kind="an Intercom admin id", load_default=None)
     api_version = _ApiVersion(load_default=DEFAULT_API_VERSION)
     region = _Region(load_default=None)
-    base_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
-    timeout_seconds = fields.Float(
-        load_default=10.0, validate=validate.Range(min=0, min_inclusive=False)
-    )
-    max_retries = fields.Integer(load_default=3, validate=validate.Range(min=0, max=10))
 
     # Runs even when a field failed, so one load reports every problem at once; presence is
     # read from the original input so a malformed value is not also reported as missing.

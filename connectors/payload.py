@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Final, Literal
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from connectors.base import MalformedPayload
 
@@ -241,3 +241,20 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class ConnectorSettingsSchema(Schema):
+    """The keys every helpdesk's ``connectors.<name>`` block has besides its own.
+
+    An unknown key is an error: a misspelt setting must not be silently ignored.
+    """
+
+    class Meta:
+        unknown = RAISE
+
+    # The helpdesk's address when it is not derived from the account (a proxy, a test server).
+    base_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
+    timeout_seconds = fields.Float(
+        load_default=10.0, validate=validate.Range(min=0, min_inclusive=False)
+    )
+    max_retries = fields.Integer(load_default=3, validate=validate.Range(min=0, max=10))

@@ -27,7 +27,6 @@ from typing import Any, ClassVar, Final, Literal
 from urllib.parse import urlsplit
 
 from marshmallow import (
-    RAISE,
     Schema,
     ValidationError,
     fields,
@@ -51,6 +50,7 @@ from connectors.base import (
 from connectors.http import HttpClient
 from connectors.payload import (
     NOT_EMPTY,
+    ConnectorSettingsSchema,
     DigitsId,
     Flag,
     LenientSchema,
@@ -176,15 +176,11 @@ def _check_subdomain(value: str) -> None:
         raise ValidationError("must contain only letters, digits and hyphens")
 
 
-class ZendeskSettingsSchema(Schema):
+class ZendeskSettingsSchema(ConnectorSettingsSchema):
     """The Zendesk-specific keys of one ``connectors.<name>`` block."""
-
-    class Meta:
-        unknown = RAISE
 
     subdomain = StrippedString(required=True, validate=[NOT_EMPTY, _check_subdomain])
     signing_secret = StrippedString(required=True, validate=NOT_EMPTY)
-    base_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
     email = fields.Email(load_default=None)
     api_token = StrippedString(load_default=None, validate=NOT_EMPTY)
     oauth_token = StrippedString(load_default=None, validate=NOT_EMPTY)
@@ -192,10 +188,6 @@ class ZendeskSettingsSchema(Schema):
     oauth_client_secret = StrippedString(load_default=None, validate=NOT_EMPTY)
     oauth_scopes = StrippedString(load_default=DEFAULT_OAUTH_SCOPES, validate=NOT_EMPTY)
     bot_user_id = DigitsId(kind="a Zendesk user id", load_default=None)
-    timeout_seconds = fields.Float(
-        load_default=10.0, validate=validate.Range(min=0, min_inclusive=False)
-    )
-    max_retries = fields.Integer(load_default=3, validate=validate.Range(min=0, max=10))
     max_webhook_age_seconds = fields.Integer(load_default=300, validate=validate.Range(min=1))
 
     # Runs even when a field failed, so one load reports every problem at once; presence is
