@@ -6,6 +6,8 @@ layer ever sees a vendor field name.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -114,3 +116,26 @@ class Event:
             tags=tuple(data.get("tags") or ()),
             channel=data.get("channel"),
         )
+
+
+def comparable(text: str) -> str:
+    """A message's text as two renderings of it compare: spacing and case aside, and only its
+    start, since a helpdesk may append to what it shows (signatures, links)."""
+    return re.sub(r"\s+", " ", text).strip().lower()[:120]
+
+
+def locate(messages: Sequence[Message], wanted: Message) -> int | None:
+    """Where ``wanted`` sits in a conversation fetched from the helpdesk.
+
+    By id where the helpdesk's webhook and API share ids; otherwise (Freshdesk's webhooks carry
+    no comment id) the newest customer message with the same text.
+    """
+    for index, candidate in enumerate(messages):
+        if candidate.id == wanted.id:
+            return index
+    text = comparable(wanted.text)
+    for index in range(len(messages) - 1, -1, -1):
+        candidate = messages[index]
+        if candidate.role is Role.CUSTOMER and comparable(candidate.text) == text:
+            return index
+    return None

@@ -8,7 +8,6 @@ anything is written, and every write step is recorded as it completes.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -28,7 +27,7 @@ from bridge.decision import (
     triage,
 )
 from bridge.decision.model import Situation, TicketStatus, TicketView
-from bridge.events import Event, Message, Role
+from bridge.events import Event, Message, Role, comparable, locate
 from bridge.feedback.links import with_feedback_links
 from bridge.knowledge.followup import with_previous_question
 from bridge.runtime import Runtime
@@ -573,23 +572,6 @@ def _with_our_messages(messages: list[Message], posted: set[str]) -> list[Messag
     return [replace(m, role=Role.BOT) if m.id in posted else m for m in messages]
 
 
-def _locate(messages: list[Message], message: Message) -> int | None:
-    """Where the webhook's message sits in the fetched conversation.
-
-    By id where the helpdesk's webhook and API share ids; otherwise (Freshdesk's webhooks carry
-    no comment id) the newest customer message with the same text.
-    """
-    for index, candidate in enumerate(messages):
-        if candidate.id == message.id:
-            return index
-    wanted = _comparable(message.text)
-    for index in range(len(messages) - 1, -1, -1):
-        candidate = messages[index]
-        if candidate.role is Role.CUSTOMER and _comparable(candidate.text) == wanted:
-            return index
-    return None
-
-
 def _as_one_turn(conversation: list[Message], burst: Burst) -> list[Message]:
     """The fetched conversation with the burst's messages as the one message decided on.
 
@@ -599,7 +581,7 @@ def _as_one_turn(conversation: list[Message], burst: Burst) -> list[Message]:
     """
     message = burst.event.message
     assert message is not None
-    found = [i for i in (_locate(conversation, part) for part in burst.parts) if i is not None]
+    found = [i for i in (locate(conversation, part) for part in burst.parts) if i is not None]
     if not found:
         return [*conversation, message]
     at = max(found)
@@ -611,18 +593,14 @@ def _as_one_turn(conversation: list[Message], burst: Burst) -> list[Message]:
 
 def _messages_after(messages: list[Message], message: Message | None) -> list[Message]:
     """What was written after the customer's message: where an earlier run's post would be."""
-    index = _locate(messages, message) if message is not None else None
+    index = locate(messages, message) if message is not None else None
     if index is None:
         customers = [i for i, m in enumerate(messages) if m.role is Role.CUSTOMER]
         index = customers[-1] if customers else -1
     return messages[index + 1 :]
 
 
-def _comparable(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()[:120]
-
-
 def _already_posted(since: list[Message], text: str) -> bool:
     """A killed worker may have posted without recording it: look before posting again."""
-    wanted = _comparable(text)
-    return any(m.role is Role.BOT and _comparable(m.text) == wanted for m in since)
+    wanted = comparable(text)
+    return any(m.role is Role.BOT and comparable(m.text) == wanted for m in since)

@@ -11,7 +11,6 @@ both texts: agent replies greet people by name and refer to their account.
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -22,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bridge.events import Message, Role
+from bridge.events import Message, Role, locate
 from bridge.learning.curated import bump_revision
 from bridge.runtime import Runtime
 from bridge.store import Store, repo
@@ -190,7 +189,7 @@ def compose(conversation: Sequence[Message], handoff: Message | None) -> Compose
     conversation (edited, or the helpdesk shows it differently), everything the customer
     wrote before the first public agent reply is the question.
     """
-    index = _locate(conversation, handoff) if handoff is not None else None
+    index = locate(conversation, handoff) if handoff is not None else None
     if index is None:
         first_answer = next((i for i, m in enumerate(conversation) if _is_agent_answer(m)), None)
         if first_answer is None:
@@ -212,22 +211,6 @@ def compose(conversation: Sequence[Message], handoff: Message | None) -> Compose
 def _is_agent_answer(message: Message) -> bool:
     # Internal notes are agents talking to each other, never what the customer was told.
     return message.role is Role.AGENT and message.public and bool(message.text.strip())
-
-
-def _locate(conversation: Sequence[Message], wanted: Message) -> int | None:
-    for index, message in enumerate(conversation):
-        if message.id == wanted.id:
-            return index
-    text = _comparable(wanted.text)
-    for index in range(len(conversation) - 1, -1, -1):
-        message = conversation[index]
-        if message.role is Role.CUSTOMER and _comparable(message.text) == text:
-            return index
-    return None
-
-
-def _comparable(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 def _handoff_message(session: Session, decision_id: int | None) -> Message | None:
