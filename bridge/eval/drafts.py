@@ -20,7 +20,7 @@ from sqlalchemy import inspect, select
 
 from bridge.config import AppConfig
 from bridge.events import Event, Role
-from bridge.store import Store
+from bridge.store import Store, repo
 from bridge.store.models import Decision, Delivery
 
 NAME = "[NAME]"
@@ -145,9 +145,8 @@ def draft_case(row: Decision, event: Event, types: Mapping[str, str]) -> dict[st
     message = event.message
     if message is None or message.role not in (Role.CUSTOMER, Role.AGENT):
         return None
-    joined = (row.evidence or {}).get("question")
-    if isinstance(joined, str):
-        message = replace(message, text=joined)  # a burst of messages decided as one
+    # A burst of messages decided as one is recorded with its whole question.
+    message = replace(message, text=repo.question_text(row.evidence, event.to_json()))
     customer = event.customer
     names = [n for n in (customer.name,) if n]
     turn_role = "customer" if message.role is Role.CUSTOMER else "agent"

@@ -22,8 +22,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from bridge.config import AppConfig, ConnectorConfig, policy_digest
 from bridge.eval.answerers import MeteredAnswerer, Usage
 from bridge.eval.capture import CapturingConnector, Write
@@ -35,7 +33,6 @@ from bridge.knowledge.types import Passage
 from bridge.policy import Policy, PolicySchema
 from bridge.runtime import Answerer, Runtime
 from bridge.store import Store, repo
-from bridge.store.models import Decision as DecisionRow
 from tasks.pipeline import process_delivery
 
 log = logging.getLogger(__name__)
@@ -301,9 +298,7 @@ def _messages(case: Case) -> list[Message]:
 
 def _actual(runtime: Runtime, delivery_pk: int, writes: list[Write], error: str | None) -> Actual:
     with runtime.store.session() as session:
-        row = session.scalars(
-            select(DecisionRow).where(DecisionRow.delivery_pk == delivery_pk)
-        ).one_or_none()
+        row = repo.decision_for(session, delivery_pk)
     if row is None:
         error = error or "the pipeline recorded no decision"
         return Actual(kind="none", reason="no decision", writes=writes, error=error)

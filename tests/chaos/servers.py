@@ -11,25 +11,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.integration.servers import _postgres_bin, _redis_ping, free_port, unavailable
-
-
-def _wait_until(check: callable, what: str, timeout: float = 30) -> None:  # type: ignore[valid-type]
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            check()
-            return
-        except Exception as exc:
-            last = exc
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not come up: {last}")
+from tests.integration.servers import _postgres_bin, _redis_ping, _wait, free_port, unavailable
 
 
 class ThrowawayRedis:
@@ -70,7 +56,7 @@ class ThrowawayRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        _wait_until(lambda: _redis_ping(self.url), "redis-server")
+        _wait(lambda: _redis_ping(self.url), "redis-server", timeout=30)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is None:
